@@ -42,6 +42,8 @@ class ConfigIssue:
     message: str
 
     def __str__(self) -> str:
+        if self.line <= 0:  # not from a file with lines (the environment, say)
+            return f"{self.file}: {self.message}"
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
 
 
