@@ -5,7 +5,7 @@ Each carries a message a person can act on; none carries a secret.
     ChatcaddyError
     ├── ConfigError               schedules.yaml or the environment is wrong (all problems at once)
     ├── StoreError                the database cannot be used
-    │   └── DraftStateError       a draft is not in a state that allows what was asked (unknown id, not pending)
+    │   └── DraftStateError       unknown draft id, or a state that forbids the change
     ├── XError                    the X API refused or failed
     │   ├── XTransientError       worth retrying later: `retry_after` seconds, when known
     │   │   ├── XRateLimited      429 with its `x-rate-limit-reset`

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import Literal
 
 from pydantic import SecretStr, ValidationError, field_validator
@@ -102,11 +101,12 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         issues = [
             ConfigIssue(
-                "environment",
-                0,
-                0,
-                f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}; see the settings table in README.md",
+                "environment", 0, 0, f"{_variable(err['loc'])}: {err['msg']}; see README.md's settings"
             )
             for err in exc.errors()
         ]
         raise ConfigError(issues) from None
+
+
+def _variable(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc).upper()

@@ -1,4 +1,4 @@
-"""The settings table is the single source of truth: the code reads every row, the README documents every row."""
+"""One settings table: the code reads every row, the README documents every row."""
 
 import re
 from pathlib import Path
