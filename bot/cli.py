@@ -9,8 +9,14 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from bot.errors import ChatcaddyError, ConfigError
+
+if TYPE_CHECKING:
+    from bot.clock import SystemClock
+    from bot.settings import Settings
+    from bot.store.db import Store
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -50,16 +56,82 @@ def _sandbox_serve(args: argparse.Namespace) -> int:
     return serve(args.transcript, speed=args.speed, port=args.port, tier=args.tier, start=None)
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _run(args: argparse.Namespace) -> int:
+    from bot.runner import run
+
+    return run(_settings(), sandbox=args.sandbox)
+
+
+def _queue(args: argparse.Namespace) -> int:
+    from bot.review import queue, render_queue
+
+    print(render_queue(queue(_store(), chat=args.chat, include_all=args.all), as_json=args.json))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from bot.review import render_show, show
+
+    print(render_show(*show(_store(), args.id)))
+    return 0
+
+
+def _approve(args: argparse.Namespace) -> int:
+    from bot.review import approve
+
+    for draft in approve(_store(), args.ids, clock=_clock(), by="cli", text=args.text):
+        print(f"approved #{draft.id}: the worker posts it (once) within seconds")
+    return 0
+
+
+def _reject(args: argparse.Namespace) -> int:
+    from bot.review import reject
+
+    for draft in reject(_store(), args.ids, clock=_clock(), by="cli", reason=args.reason or ""):
+        print(f"rejected #{draft.id}")
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import json
+
+    from bot.config import load_config
+    from bot.log import configure_logging
+    from bot.replay import Replay, render_summary
+    from bot.runner import drafter_from_settings
+    from bot.sandbox.transcript import load_transcript
+
+    settings = _settings()
+    configure_logging(secrets=settings.secret_values(), level="WARNING")
+    replay = Replay(
+        config=load_config(args.config or settings.chatcaddy_config),
+        transcript=load_transcript(args.transcript),
+        store=_store(),
+        drafter=drafter_from_settings(settings, _clock()),
+        speed=args.speed,
+        approve=args.approve,
+    )
+    summary = replay.run()
+    print(json.dumps(summary, indent=2, ensure_ascii=False) if args.json else render_summary(summary))
+    return 0
+
+
+def _settings() -> Settings:
     from bot.settings import load_settings
 
     return load_settings()
 
 
-def _clock():  # type: ignore[no-untyped-def]
+def _clock() -> SystemClock:
     from bot.clock import SystemClock
 
     return SystemClock()
+
+
+def _store() -> Store:
+    from bot.store.db import open_store
+
+    return open_store(_settings().database_url, auto_upgrade=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +161,38 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--tier", choices=["self-serve", "unrestricted"], default="self-serve")
     serve.set_defaults(func=_sandbox_serve)
+    replay = sandbox_sub.add_parser("replay", help="play one whole chat through the real pipeline, then exit")
+    replay.add_argument("--transcript", required=True)
+    replay.add_argument("--config")
+    replay.add_argument("--speed", type=float, default=1.0)
+    replay.add_argument("--approve", choices=["all", "none"], default="none")
+    replay.add_argument("--json", action="store_true")
+    replay.set_defaults(func=_replay)
+
+    run = sub.add_parser("run", help="the worker: join the chats on schedule, draft, post what you approve")
+    run.add_argument("--sandbox", action="store_true", help="play the bundled demo chat on a local X sandbox")
+    run.add_argument("--no-web", action="store_true", help="do not serve the dashboard")
+    run.set_defaults(func=_run)
+
+    q = sub.add_parser("queue", help="drafts waiting for you")
+    q.add_argument("--json", action="store_true")
+    q.add_argument("--chat", help="only this chat (its slug)")
+    q.add_argument("--all", action="store_true", help="every draft, not only pending ones")
+    q.set_defaults(func=_queue)
+
+    show = sub.add_parser("show", help="one draft, the post it answers and its history")
+    show.add_argument("id", type=int)
+    show.set_defaults(func=_show)
+
+    approve = sub.add_parser("approve", help="approve drafts; the worker posts each exactly once")
+    approve.add_argument("ids", type=int, nargs="+", metavar="ID")
+    approve.add_argument("--text", help="post this text instead (checked again)")
+    approve.set_defaults(func=_approve)
+
+    reject = sub.add_parser("reject", help="reject drafts")
+    reject.add_argument("ids", type=int, nargs="+", metavar="ID")
+    reject.add_argument("--reason")
+    reject.set_defaults(func=_reject)
     return parser
 
 

@@ -96,6 +96,8 @@ def configure_logging(
     for name in LIBRARY_LOGGERS:
         # Never below INFO: their DEBUG output includes auth headers.
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLevelName(level.upper())))
+    # The scheduler logs every run of every job at INFO; our jobs log what matters themselves.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:

@@ -57,7 +57,8 @@ def test_secret_is_masked_inside_a_traceback_without_locals(logs: io.StringIO) -
 
 def test_library_loggers_share_the_renderer_and_never_log_debug(logs: io.StringIO) -> None:
     logging.getLogger("tweepy.client").debug(f"Headers: {{'Authorization': 'Bearer {SECRET}'}}")
-    logging.getLogger("apscheduler.scheduler").info("Added job")
+    logging.getLogger("apscheduler.scheduler").info("Added job")  # every job run: noise
+    logging.getLogger("apscheduler.scheduler").warning("Run time of job was missed")
     logging.getLogger("openai").info(f"key {SECRET}")
     lines = _lines(logs)
     assert [line["logger"] for line in lines] == ["apscheduler.scheduler", "openai"]

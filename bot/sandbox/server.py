@@ -204,6 +204,11 @@ class SandboxServer:
         with self._lock:
             return self._context.world.by_key(key).id_str
 
+    def visible_at(self, key_or_id: str) -> datetime:
+        """When the post became (or becomes) visible to search: `start + at / speed` for a transcript post."""
+        with self._lock:
+            return self._post(key_or_id).created_at
+
     def _post(self, key_or_id: str) -> Post:
         world = self._context.world
         try:

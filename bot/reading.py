@@ -1,0 +1,165 @@
+"""Reading live chats: one recent search per group of chats live at the same time, every page followed,
+each post stored with its chat event and the cursor moved in the same transaction, so a crash or restart
+neither reads a post twice nor skips one.
+
+Cursor rule (X's): remember the first page's `meta.newest_id` as the next `since_id`; follow `next_token`
+with the same `since_id`. Chats that share a query share a cursor; a chat joining a group late is first
+read alone from its window's start, then joins (its posts may be read once more on that tick: the store
+keeps one row per post and run).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.clock import Clock
+from bot.config import Chat, Config
+from bot.events import EventKind, classify
+from bot.query import ChatMatch, chat_query, combined_queries, route_post
+from bot.runs import save_cursor
+from bot.store.db import Store
+from bot.store.models import ChatPost, ChatRun, PostEvent
+from bot.x.gateway import XGateway
+from bot.x.types import SearchPage, XPost
+
+MAX_PAGES = 50  # a bound on one poll: 5,000 posts is far beyond any chat's burst
+
+
+@dataclass
+class PollResult:
+    """What one poll read: posts returned by X (with repeats) and posts new to the store, per chat."""
+
+    requests: int = 0
+    tweets_read: int = 0
+    new_posts: dict[str, list[ChatPost]] = field(default_factory=dict)
+
+    @property
+    def questions(self) -> list[ChatPost]:
+        return [p for posts in self.new_posts.values() for p in posts if p.event == PostEvent.QUESTION]
+
+
+class Reader:
+    """Polls the X gateway for every live run and stores what it reads."""
+
+    def __init__(self, *, config: Config, store: Store, gateway: XGateway, clock: Clock) -> None:
+        self.config = config
+        self.store = store
+        self.gateway = gateway
+        self.clock = clock
+
+    def poll(self, runs: Sequence[ChatRun]) -> PollResult:
+        """Read every live run once. Runs without a cursor are read alone first (from their window start)."""
+        result = PollResult()
+        fresh = [run for run in runs if run.since_id is None]
+        for run in fresh:
+            self._read_group([run], result)
+        ongoing = [run for run in runs if run.since_id is not None and run not in fresh]
+        for group in self._groups(ongoing):
+            self._read_group(group, result)
+        return result
+
+    def _groups(self, runs: Sequence[ChatRun]) -> list[list[ChatRun]]:
+        by_slug = {run.chat_slug: run for run in runs}
+        parts = [(run.chat_slug, self._query(self.config.chat(run.chat_slug))) for run in runs]
+        return [[by_slug[slug] for slug in slugs] for _query, slugs in combined_queries(parts)]
+
+    def _query(self, chat: Chat) -> str:
+        return chat_query(chat.hashtag, read=chat.read, hosts=chat.hosts, account=self.config.account.handle)
+
+    def _read_group(self, runs: list[ChatRun], result: PollResult) -> None:
+        query = combined_queries(
+            [(run.chat_slug, self._query(self.config.chat(run.chat_slug))) for run in runs]
+        )
+        text = query[0][0]
+        cursors = [int(run.since_id) for run in runs if run.since_id is not None]
+        since_id = str(min(cursors)) if cursors else None
+        pages = self._all_pages(text, since_id, result)
+        newest = pages[0].newest_id if pages else None
+        with self.store.session() as session:
+            for page in pages:
+                for post in page.posts:
+                    self._store_post(session, post, runs, result)
+            if newest is not None:
+                save_cursor(session, [run.id for run in runs], newest)
+            elif since_id is None:
+                # Nothing yet: later reads start from the window's start all the same.
+                pass
+
+    def _all_pages(self, query: str, since_id: str | None, result: PollResult) -> list[SearchPage]:
+        pages: list[SearchPage] = []
+        next_token: str | None = None
+        for _ in range(MAX_PAGES):
+            page = self.gateway.search_page(query, since_id=since_id, next_token=next_token)
+            result.requests += 1
+            result.tweets_read += len(page.posts)
+            pages.append(page)
+            next_token = page.next_token
+            if not next_token:
+                break
+        return pages
+
+    def _store_post(self, session: Session, post: XPost, runs: list[ChatRun], result: PollResult) -> None:
+        account = self.config.account.handle
+        author = post.author.username if post.author else ""
+        matches = [_match(self.config.chat(run.chat_slug)) for run in runs]
+        slugs = route_post(post.hashtags, author, post.mentions, matches, account=account)
+        for run in runs:
+            if run.chat_slug not in slugs or (
+                post.created_at is not None and post.created_at < run.window_start
+            ):
+                continue
+            if _already_stored(session, run.id, post.id):
+                continue
+            row = _chat_post(run, post, self.config.chat(run.chat_slug), account, self.clock)
+            session.add(row)
+            session.flush()
+            result.new_posts.setdefault(run.chat_slug, []).append(row)
+
+
+def _match(chat: Chat) -> ChatMatch:
+    return ChatMatch(slug=chat.slug, hashtag=chat.hashtag, read=chat.read, hosts=tuple(chat.hosts))
+
+
+def _already_stored(session: Session, run_id: int, tweet_id: str) -> bool:
+    query = select(ChatPost.id).where(ChatPost.run_id == run_id, ChatPost.tweet_id == tweet_id)
+    return session.scalars(query).first() is not None
+
+
+def _chat_post(run: ChatRun, post: XPost, chat: Chat, account: str, clock: Clock) -> ChatPost:
+    author = post.author.username if post.author else ""
+    event = classify(
+        text=post.text,
+        author_username=author,
+        hosts=chat.hosts,
+        account_username=account,
+        replied_to_id=post.replied_to_id,
+        quoted_id=post.quoted_id,
+        mentions=post.mentions,
+    )
+    now = clock.now()
+    return ChatPost(
+        run_id=run.id,
+        tweet_id=post.id,
+        author_id=post.author_id or "",
+        author_username=author or None,
+        text=post.text,
+        created_at=post.created_at or now,
+        conversation_id=post.conversation_id,
+        reply_to_tweet_id=post.replied_to_id,
+        quote_of_tweet_id=post.quoted_id,
+        lang=post.lang,
+        mentions_account=event.mentions_account,
+        is_own=event.kind == EventKind.OWN,
+        event=_post_event(event.kind),
+        question_number=event.question_number if event.kind == EventKind.QUESTION else None,
+        read_at=now,
+    )
+
+
+def _post_event(kind: EventKind) -> PostEvent:
+    # The account's own posts are stored as "other" with is_own set: recorded, never answered.
+    return PostEvent.OTHER if kind == EventKind.OWN else PostEvent(kind.value)

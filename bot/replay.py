@@ -1,0 +1,179 @@
+"""Replay: one whole chat through the real pipeline (sandbox X server over HTTP, the real tweepy client,
+the worker's jobs, the drafter, the queue, the publisher, the database of DATABASE_URL), in virtual time.
+
+The clock jumps from one due job to the next, so an hour plays in seconds, but within a step real time
+runs on: the latency from a question becoming visible to its draft being queued includes the real work.
+With `--approve all` every new draft is approved through the same path as `chatcaddy approve`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from bot.clock import FakeClock
+from bot.config import Config
+from bot.drafting import Drafter
+from bot.review import approve, queue
+from bot.runner import sandbox_gateway, transcript_chat, transcript_length
+from bot.sandbox.server import SandboxServer
+from bot.sandbox.transcript import Transcript
+from bot.schedule import Window
+from bot.store.db import Store
+from bot.store.models import ChatPost, Draft, DraftState
+from bot.worker import Worker
+
+REPLAY_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Monday 21:00 in New York
+
+
+class ReplayClock(FakeClock):
+    """Virtual time that jumps between steps and runs at real speed within one."""
+
+    def __init__(self, start: datetime) -> None:
+        super().__init__(start)
+        self._mark = time.perf_counter()
+
+    def now(self) -> datetime:
+        return super().now() + timedelta(seconds=time.perf_counter() - self._mark)
+
+    def set(self, when: datetime) -> None:
+        super().set(when)
+        self._mark = time.perf_counter()
+
+
+@dataclass
+class Replay:
+    config: Config
+    transcript: Transcript
+    store: Store
+    drafter: Drafter
+    speed: float = 1.0
+    approve: Literal["all", "none"] = "none"
+    start: datetime = REPLAY_START
+    tier: str = "self-serve"
+
+    def run(self) -> dict[str, Any]:
+        clock = ReplayClock(self.start)
+        server = SandboxServer(
+            self.transcript, clock=clock, start=self.start, speed=self.speed, tier=self.tier
+        )
+        server.start()
+        try:
+            return self._play(server, clock)
+        finally:
+            server.stop()
+
+    def _play(self, server: SandboxServer, clock: ReplayClock) -> dict[str, Any]:
+        length = transcript_length(self.transcript) / self.speed + timedelta(minutes=1)
+        chat = transcript_chat(self.config, self.transcript, duration=max(length, timedelta(minutes=5)))
+        config = self.config.model_copy(update={"chats": [chat]})
+        worker = Worker(
+            config=config,
+            store=self.store,
+            gateway=sandbox_gateway(server, clock),
+            drafter=self.drafter,
+            clock=clock,
+        )
+        window = Window(chat.slug, self.start, self.start + chat.duration)
+        run = worker.join_window(chat, window)
+        worker.publisher.reconcile()
+        reads = unique = requests = 0
+        next_poll = self.start
+        while clock.now() < window.end + timedelta(seconds=1):
+            if clock.now() >= next_poll:
+                result = worker.tick()
+                reads += result.tweets_read
+                requests += result.requests
+                next_poll = clock.now() + timedelta(seconds=worker.next_poll_in(result))
+            if self.approve == "all":
+                self._approve_pending(clock)
+            while worker.publisher.publish_one() is not None:
+                pass
+            clock.set(self._next_step(clock, next_poll, worker, window.end))
+        worker.tick()  # closes the run and expires what is left
+        with self.store.session() as session:
+            unique = len(set(session.scalars(select(ChatPost.tweet_id).where(ChatPost.run_id == run.id))))
+        return self._summary(server, run.id, reads, unique)
+
+    @staticmethod
+    def _next_step(clock: ReplayClock, next_poll: datetime, worker: Worker, end: datetime) -> datetime:
+        """The next moment something is due: a poll, a post, or the window's end (at least 1 s on)."""
+        due = worker.publisher.next_due() or clock.now()
+        return min(next_poll, max(due, clock.now() + timedelta(seconds=1)), end + timedelta(seconds=1))
+
+    def _approve_pending(self, clock: ReplayClock) -> None:
+        ids = [draft.id for draft in queue(self.store)]
+        if ids:
+            approve(self.store, ids, clock=clock, by="replay")
+
+    def _summary(self, server: SandboxServer, run_id: int, reads: int, unique: int) -> dict[str, Any]:
+        with self.store.session() as session:
+            drafts = list(session.scalars(select(Draft).where(Draft.run_id == run_id).order_by(Draft.id)))
+            questions = list(
+                session.scalars(
+                    select(ChatPost).where(ChatPost.run_id == run_id, ChatPost.event == "question")
+                )
+            )
+        visible = {p.tweet_id: server.visible_at(p.tweet_id) for p in questions}
+        latencies = [
+            (d.created_at - visible[d.target_tweet_id]).total_seconds() * 1000
+            for d in drafts
+            if d.kind == "answer" and d.target_tweet_id in visible
+        ]
+        usage = server.usage()
+        states = Counter(d.state for d in drafts)
+        return {
+            "questions": len(questions),
+            "drafts": dict(Counter(d.kind for d in drafts)),
+            "posted": states[DraftState.POSTED],
+            "handed_off": states[DraftState.HANDED_OFF],
+            "blocked_by_ratio": 0,
+            "expired": states[DraftState.EXPIRED],
+            "rejected": states[DraftState.REJECTED],
+            "x_requests": usage["requests_total"],
+            "tweets_read": reads,
+            "unique_tweets": unique,
+            "billed_usd": usage["usd"],
+            "llm_calls": sum(1 for d in drafts if d.drafter == "llm"),
+            "llm_input_tokens": sum(d.llm_input_tokens or 0 for d in drafts),
+            "latency_ms": _percentiles(latencies),
+            "posts": [
+                {
+                    "text": p["text"],
+                    "kind": p["kind"],
+                    "reply_to": p.get("reply_to"),
+                    "quote_of": p.get("quote_of"),
+                }
+                for p in server.posted()
+            ],
+            "handoffs": [
+                {"draft_id": d.id, "kind": d.kind, "url": d.handoff_url} for d in drafts if d.handoff_url
+            ],
+        }
+
+
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "max": None}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50": round(statistics.median(ordered), 1), "p95": round(p95, 1), "max": round(ordered[-1], 1)}
+
+
+def render_summary(summary: dict[str, Any]) -> str:
+    latency = summary["latency_ms"]
+    lines = [
+        f"questions {summary['questions']}  drafts {summary['drafts']}  posted {summary['posted']}  "
+        f"handed off {summary['handed_off']}  expired {summary['expired']}",
+        f"X requests {summary['x_requests']}  tweets read {summary['tweets_read']} "
+        f"(unique {summary['unique_tweets']})  billed ${summary['billed_usd']:.3f}",
+        f"question → draft latency ms: p50 {latency['p50']}  p95 {latency['p95']}  max {latency['max']}",
+    ]
+    lines += [f"  posted: {p['text']}" for p in summary["posts"]]
+    return "\n".join(lines)

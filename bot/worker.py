@@ -1,0 +1,203 @@
+"""The worker: joins each chat window on time, reads it, drafts answers, posts what a person approved.
+
+`Worker` holds the work, one method per job, each driven by the injected clock. `run_forever` wires those
+jobs onto an APScheduler `BlockingScheduler` (rebuilt from the config at every start: business state lives
+in our tables, not in a job store); replays and tests drive the same methods in virtual time.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+
+import structlog
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from bot.answering import Answerer
+from bot.clock import Clock, SystemClock
+from bot.config import Chat, Config
+from bot.drafting import Drafter
+from bot.publisher import Publisher
+from bot.reading import PollResult, Reader
+from bot.runs import close_ended_runs, live_runs, open_run
+from bot.schedule import Window, current_window, trigger_for
+from bot.store.db import Store
+from bot.store.models import ChatRun
+from bot.x.gateway import XGateway
+
+log = structlog.get_logger("bot.worker")
+
+MISFIRE_GRACE = 300  # seconds: a join that fires up to 5 minutes late still joins
+SHUTDOWN_GRACE = 20.0  # seconds to finish the in-flight post after SIGTERM
+QUIET_AFTER = timedelta(minutes=3)  # no new post for this long: the chat is quiet, poll slower
+FAST_FOR = timedelta(seconds=60)  # poll faster for a minute after a host question: answers flood in
+
+
+@dataclass
+class PollPace:
+    """Adaptive polling: faster right after a host question, slower when quiet, never past the rate limit."""
+
+    base: float = 10.0
+    last_new_post: datetime | None = None
+    fast_until: datetime | None = None
+
+    def next_interval(self, result: PollResult, now: datetime, rate_floor: float) -> float:
+        if result.questions:
+            self.fast_until = now + FAST_FOR
+        if result.new_posts or self.last_new_post is None:
+            self.last_new_post = now
+        if self.fast_until and now < self.fast_until:
+            interval = max(2.0, self.base / 2)
+        elif now - self.last_new_post >= QUIET_AFTER:
+            interval = min(self.base * 2, 60.0)
+        else:
+            interval = self.base
+        return max(interval, rate_floor)
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        config: Config,
+        store: Store,
+        gateway: XGateway,
+        drafter: Drafter,
+        clock: Clock,
+        min_gap: float = 20.0,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.gateway = gateway
+        self.clock = clock
+        self.reader = Reader(config=config, store=store, gateway=gateway, clock=clock)
+        self.answerer = Answerer(config=config, store=store, drafter=drafter, clock=clock)
+        self.publisher = Publisher(store=store, gateway=gateway, clock=clock, min_gap=min_gap)
+        self.pace = PollPace(base=min((c.poll for c in config.chats), default=10))
+
+    def start(self) -> list[ChatRun]:
+        """At start: settle posts a crash left half-done, then join every chat whose window is open now."""
+        self.publisher.reconcile()
+        return self.join_current()
+
+    def join_current(self) -> list[ChatRun]:
+        joined = []
+        for chat in self.config.chats:
+            window = current_window(chat, self.clock.now())
+            if window is not None:
+                joined.append(self.join_window(chat, window))
+        return joined
+
+    def join_window(self, chat: Chat, window: Window) -> ChatRun:
+        with self.store.session() as session:
+            run = open_run(session, chat, window, now=self.clock.now())
+        log.info(
+            "chat.joined", chat=chat.slug, run=run.id, start=window.start.isoformat(), cursor=run.since_id
+        )
+        return run
+
+    def join(self, slug: str) -> None:
+        """The job fired at a window's start (or up to the misfire grace after it)."""
+        self.join_current() if slug == "*" else self._join_slug(slug)
+
+    def _join_slug(self, slug: str) -> None:
+        chat = self.config.chat(slug)
+        window = current_window(chat, self.clock.now())
+        if window is not None:
+            self.join_window(chat, window)
+
+    def tick(self) -> PollResult:
+        """One poll of every live chat: close ended runs, read, draft the answers still missing."""
+        now = self.clock.now()
+        with self.store.session() as session:
+            for run in close_ended_runs(session, now):
+                log.info("chat.closed", chat=run.chat_slug, run=run.id)
+            runs = live_runs(session, now)
+        if not runs:
+            return PollResult()
+        result = self.reader.poll(runs)
+        for run in runs:
+            structlog.contextvars.bind_contextvars(chat=run.chat_slug, run=run.id)
+            self.answerer.draft_missing(run)
+        structlog.contextvars.unbind_contextvars("chat", "run")
+        return result
+
+    def next_poll_in(self, result: PollResult) -> float:
+        return self.pace.next_interval(result, self.clock.now(), self._rate_floor())
+
+    def _rate_floor(self) -> float:
+        """Seconds between searches that keep within what the last rate-limit headers allow."""
+        limit = self.gateway.rate_limits.get("search")
+        if limit is None:
+            return 0.0
+        seconds_left = (limit.reset_at - self.clock.now()).total_seconds()
+        if seconds_left <= 0:
+            return 0.0
+        return seconds_left / max(limit.remaining, 1) if limit.remaining > 0 else seconds_left
+
+    def has_live_runs(self) -> bool:
+        with self.store.session() as session:
+            return bool(live_runs(session, self.clock.now()))
+
+
+def run_forever(worker: Worker, clock: SystemClock) -> int:
+    """Run the worker's jobs on a BlockingScheduler until SIGTERM/SIGINT. Returns the exit status."""
+    scheduler = BlockingScheduler(
+        timezone=UTC,
+        executors={"default": ThreadPoolExecutor(max_workers=3)},
+        job_defaults={"misfire_grace_time": MISFIRE_GRACE, "coalesce": True, "max_instances": 1},
+    )
+    for chat in worker.config.chats:
+        scheduler.add_job(worker.join, trigger_for(chat), args=[chat.slug], id=f"join:{chat.slug}")
+
+    def poll() -> None:
+        delay = 30.0
+        try:
+            if worker.has_live_runs():
+                delay = worker.next_poll_in(worker.tick())
+        except Exception:
+            log.exception("poll.failed")
+        scheduler.add_job(
+            poll, "date", run_date=clock.now() + timedelta(seconds=delay), id="poll", replace_existing=True
+        )
+
+    def publish() -> None:
+        try:
+            while worker.publisher.publish_one() is not None:
+                pass
+        except Exception:
+            log.exception("publish.failed")
+
+    worker.start()
+    scheduler.add_job(poll, "date", run_date=clock.now(), id="poll")
+    scheduler.add_job(publish, "interval", seconds=2, id="publish")
+    _install_signal_handlers(scheduler, clock)
+    log.info("worker.started", chats=[c.slug for c in worker.config.chats])
+    scheduler.start()
+    log.info("worker.stopped")
+    return 0
+
+
+def _install_signal_handlers(scheduler: BlockingScheduler, clock: SystemClock) -> None:
+    """First SIGTERM/SIGINT: stop taking work, let the in-flight job finish (up to 20 s). Second: exit now."""
+    stopping = threading.Event()
+
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            log.warning("worker.exit_now", signal=signum)
+            os._exit(1)
+        stopping.set()
+        log.info("worker.stopping", signal=signum, grace_seconds=SHUTDOWN_GRACE)
+        clock.interrupt()
+        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+        deadline = threading.Timer(SHUTDOWN_GRACE, lambda: os._exit(1))
+        deadline.daemon = True
+        deadline.start()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
