@@ -72,6 +72,12 @@ class Publisher:
         times = [t for t in (last + self.min_gap if last else None, self._retry_at) if t is not None]
         return max(times, default=None)
 
+    def has_work(self) -> bool:
+        """Whether an approved draft waits for the API."""
+        with self.store.session() as session:
+            query = select(Draft.id).where(Draft.state == DraftState.APPROVED, Draft.route == Route.API)
+            return session.scalar(query.limit(1)) is not None
+
     def publish_one(self) -> Draft | None:
         """Post the oldest approved API draft when one is due; returns it in its new state."""
         now = self.clock.now()

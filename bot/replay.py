@@ -103,9 +103,12 @@ class Replay:
 
     @staticmethod
     def _next_step(clock: ReplayClock, next_poll: datetime, worker: Worker, end: datetime) -> datetime:
-        """The next moment something is due: a poll, a post, or the window's end (at least 1 s on)."""
-        due = worker.publisher.next_due() or clock.now()
-        return min(next_poll, max(due, clock.now() + timedelta(seconds=1)), end + timedelta(seconds=1))
+        """The next moment something is due: a poll, a post waiting for its gap, or the window's end."""
+        times = [next_poll, end + timedelta(seconds=1)]
+        if worker.publisher.has_work():
+            due = worker.publisher.next_due() or clock.now()
+            times.append(max(due, clock.now() + timedelta(seconds=1)))
+        return min(times)
 
     def _approve_pending(self, clock: ReplayClock) -> None:
         ids = [draft.id for draft in queue(self.store)]
