@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from bot.errors import ChatcaddyError, ConfigError
+from bot.errors import ChatcaddyError, ConfigError, DraftStateError
 
 if TYPE_CHECKING:
     from bot.clock import SystemClock
@@ -203,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except DraftStateError as exc:  # an unknown id, a draft no longer pending, an edit that can't be posted
+        print(f"chatcaddy: {exc}", file=sys.stderr)
         return 2
     except ChatcaddyError as exc:
         print(f"chatcaddy: {exc}", file=sys.stderr)

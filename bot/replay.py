@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -45,6 +46,42 @@ class ReplayClock(FakeClock):
     def set(self, when: datetime) -> None:
         super().set(when)
         self._mark = time.perf_counter()
+
+
+@dataclass
+class Reads:
+    requests: int = 0
+    tweets_read: int = 0
+
+
+def drive(
+    worker: Worker, clock: FakeClock, *, until: datetime, each_step: Callable[[], None] | None = None
+) -> Reads:
+    """Run the worker's jobs in virtual time until `until`: poll when the pace says, post what is approved
+    as soon as its gap allows, jumping the clock from one due moment to the next."""
+    reads = Reads()
+    next_poll = clock.now()
+    while clock.now() < until:
+        if clock.now() >= next_poll:
+            result = worker.tick()
+            reads.requests += result.requests
+            reads.tweets_read += result.tweets_read
+            next_poll = clock.now() + timedelta(seconds=worker.next_poll_in(result))
+        if each_step is not None:
+            each_step()
+        while worker.publisher.publish_one() is not None:
+            pass
+        clock.set(_next_step(clock, next_poll, worker, until))
+    return reads
+
+
+def _next_step(clock: FakeClock, next_poll: datetime, worker: Worker, until: datetime) -> datetime:
+    """The next moment something is due: a poll, a post waiting for its gap, or the end."""
+    times = [next_poll, until]
+    if worker.publisher.has_work():
+        due = worker.publisher.next_due() or clock.now()
+        times.append(max(due, clock.now() + timedelta(seconds=1)))
+    return max(min(times), clock.now())
 
 
 @dataclass
@@ -83,32 +120,12 @@ class Replay:
         window = Window(chat.slug, self.start, self.start + chat.duration)
         run = worker.join_window(chat, window)
         worker.publisher.reconcile()
-        reads = unique = requests = 0
-        next_poll = self.start
-        while clock.now() < window.end + timedelta(seconds=1):
-            if clock.now() >= next_poll:
-                result = worker.tick()
-                reads += result.tweets_read
-                requests += result.requests
-                next_poll = clock.now() + timedelta(seconds=worker.next_poll_in(result))
-            if self.approve == "all":
-                self._approve_pending(clock)
-            while worker.publisher.publish_one() is not None:
-                pass
-            clock.set(self._next_step(clock, next_poll, worker, window.end))
+        each_step = (lambda: self._approve_pending(clock)) if self.approve == "all" else None
+        reads = drive(worker, clock, until=window.end + timedelta(seconds=1), each_step=each_step)
         worker.tick()  # closes the run and expires what is left
         with self.store.session() as session:
             unique = len(set(session.scalars(select(ChatPost.tweet_id).where(ChatPost.run_id == run.id))))
-        return self._summary(server, run.id, reads, unique)
-
-    @staticmethod
-    def _next_step(clock: ReplayClock, next_poll: datetime, worker: Worker, end: datetime) -> datetime:
-        """The next moment something is due: a poll, a post waiting for its gap, or the window's end."""
-        times = [next_poll, end + timedelta(seconds=1)]
-        if worker.publisher.has_work():
-            due = worker.publisher.next_due() or clock.now()
-            times.append(max(due, clock.now() + timedelta(seconds=1)))
-        return min(times)
+        return self._summary(server, run.id, reads.tweets_read, unique)
 
     def _approve_pending(self, clock: ReplayClock) -> None:
         ids = [draft.id for draft in queue(self.store)]

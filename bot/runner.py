@@ -118,9 +118,8 @@ def _run_demo(config: Config, store: Store, drafter: Drafter, clock: SystemClock
         min_gap=3,
     )
     worker.join_window(chat, Window(chat.slug, now, now + length))
-    _print_demo_help(server, chat, store, length)
     try:
-        return run_forever(worker, clock)
+        return run_forever(worker, clock, on_ready=lambda: _print_demo_help(server, chat, store, length))
     finally:
         server.stop()
 

@@ -12,6 +12,7 @@ import signal
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from types import FrameType
 
 import structlog
@@ -145,7 +146,7 @@ class Worker:
             return bool(live_runs(session, self.clock.now()))
 
 
-def run_forever(worker: Worker, clock: SystemClock) -> int:
+def run_forever(worker: Worker, clock: SystemClock, on_ready: Callable[[], None] | None = None) -> int:
     """Run the worker's jobs on a BlockingScheduler until SIGTERM/SIGINT. Returns the exit status."""
     scheduler = BlockingScheduler(
         timezone=UTC,
@@ -178,6 +179,8 @@ def run_forever(worker: Worker, clock: SystemClock) -> int:
     scheduler.add_job(publish, "interval", seconds=2, id="publish")
     _install_signal_handlers(scheduler, clock)
     log.info("worker.started", chats=[c.slug for c in worker.config.chats])
+    if on_ready is not None:
+        on_ready()
     scheduler.start()
     log.info("worker.stopped")
     return 0
