@@ -52,15 +52,28 @@ class Reader:
         self.clock = clock
 
     def poll(self, runs: Sequence[ChatRun]) -> PollResult:
-        """Read every live run once. Runs without a cursor are read alone first (from their window start)."""
+        """Read every live run once: the groups already reading first, then each new run alone."""
         result = PollResult()
-        fresh = [run for run in runs if run.since_id is None]
-        for run in fresh:
-            self._read_group([run], result)
-        ongoing = [run for run in runs if run.since_id is not None and run not in fresh]
+        ongoing = [run for run in runs if run.since_id is not None]
         for group in self._groups(ongoing):
             self._read_group(group, result)
+        for run in runs:
+            if run.since_id is None:
+                newest = self._read_group([run], result)
+                self._catch_up(run, newest, [other for other in runs if other is not run])
         return result
+
+    def _catch_up(self, run: ChatRun, newest: str | None, others: list[ChatRun]) -> None:
+        """A new run just read everything up to now on its own, after the other runs were read. Moving its
+        cursor up to theirs lets it share their query from the next tick without a gap (its own posts up
+        to now are read) and without reading their posts again."""
+        with self.store.session() as session:
+            query = select(ChatRun.since_id).where(ChatRun.id.in_([other.id for other in others]))
+            candidates = [int(cursor) for cursor in session.scalars(query) if cursor]
+            if newest:
+                candidates.append(int(newest))
+            if candidates:
+                save_cursor(session, [run.id], str(max(candidates)))
 
     def _groups(self, runs: Sequence[ChatRun]) -> list[list[ChatRun]]:
         by_slug = {run.chat_slug: run for run in runs}
@@ -70,7 +83,8 @@ class Reader:
     def _query(self, chat: Chat) -> str:
         return chat_query(chat.hashtag, read=chat.read, hosts=chat.hosts, account=self.config.account.handle)
 
-    def _read_group(self, runs: list[ChatRun], result: PollResult) -> None:
+    def _read_group(self, runs: list[ChatRun], result: PollResult) -> str | None:
+        """Read one query for `runs`; returns the newest post id seen (None when nothing came)."""
         query = combined_queries(
             [(run.chat_slug, self._query(self.config.chat(run.chat_slug))) for run in runs]
         )
@@ -85,9 +99,7 @@ class Reader:
                     self._store_post(session, post, runs, result)
             if newest is not None:
                 save_cursor(session, [run.id for run in runs], newest)
-            elif since_id is None:
-                # Nothing yet: later reads start from the window's start all the same.
-                pass
+        return newest
 
     def _all_pages(self, query: str, since_id: str | None, result: PollResult) -> list[SearchPage]:
         pages: list[SearchPage] = []

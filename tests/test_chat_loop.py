@@ -4,14 +4,13 @@ the offline drafter, the queue and the publisher, on SQLite and on Postgres, in 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, func, select
 
 from bot.clock import FakeClock
-from bot.config import Config, load_config
+from bot.config import Config
 from bot.drafting.offline import OfflineDrafter
 from bot.replay import Replay, drive
 from bot.review import approve, queue
@@ -22,23 +21,11 @@ from bot.store.db import Store
 from bot.store.models import Action, ChatPost, ChatRun, Draft, DraftState
 from bot.text import check_answer
 from bot.worker import Worker
+from tests.fixtures.chat import CHAT_START, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 BASIC = ROOT / "tests" / "transcripts" / "basic.yaml"
-# Monday 21:00 in New York: the shipped #JobHuntChat window opens.
-CHAT_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 MakeWorker = Callable[[SandboxServer], Worker]
-
-
-@pytest.fixture
-def config() -> Config:
-    return load_config(ROOT / "schedules.yaml")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(CHAT_START)
 
 
 @pytest.fixture
