@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -91,7 +92,9 @@ class Reader:
         text = query[0][0]
         cursors = [int(run.since_id) for run in runs if run.since_id is not None]
         since_id = str(min(cursors)) if cursors else None
-        pages = self._all_pages(text, since_id, result)
+        # Without a cursor, read from the window's start, not X's default of a whole week.
+        start_time = None if since_id else min(run.window_start for run in runs)
+        pages = self._all_pages(text, since_id, start_time, result)
         newest = pages[0].newest_id if pages else None
         with self.store.session() as session:
             for page in pages:
@@ -101,11 +104,15 @@ class Reader:
                 save_cursor(session, [run.id for run in runs], newest)
         return newest
 
-    def _all_pages(self, query: str, since_id: str | None, result: PollResult) -> list[SearchPage]:
+    def _all_pages(
+        self, query: str, since_id: str | None, start_time: datetime | None, result: PollResult
+    ) -> list[SearchPage]:
         pages: list[SearchPage] = []
         next_token: str | None = None
         for _ in range(MAX_PAGES):
-            page = self.gateway.search_page(query, since_id=since_id, next_token=next_token)
+            page = self.gateway.search_page(
+                query, since_id=since_id, next_token=next_token, start_time=start_time
+            )
             result.requests += 1
             result.tweets_read += len(page.posts)
             pages.append(page)

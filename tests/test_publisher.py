@@ -115,3 +115,18 @@ def test_chats_live_together_share_one_search(
     with sqlite_store.session() as session:
         cursors = set(session.scalars(select(ChatRun.since_id)))
     assert len(cursors) == 1 and None not in cursors  # the runs share the query's cursor
+
+
+def test_a_first_read_starts_at_the_window_not_a_week_back(
+    config: Config, sqlite_store: Store, demo: SandboxServer, clock: FakeClock
+) -> None:
+    window_start = CHAT_START + timedelta(minutes=10)  # the hashtag was busy before our window
+    clock.set(CHAT_START + timedelta(minutes=20))
+    worker = _worker(config, sqlite_store, demo, clock)
+    chat = config.chats[0]
+    worker.join_window(chat, Window(chat.slug, window_start, window_start + timedelta(hours=1)))
+    result = worker.tick()
+    with sqlite_store.session() as session:
+        created = list(session.scalars(select(ChatPost.created_at)))
+    assert created and min(created) >= window_start
+    assert demo.usage()["tweets_returned"] == result.tweets_read == len(created)  # nothing older was billed

@@ -150,8 +150,10 @@ class XGateway:
         since_id: str | None = None,
         next_token: str | None = None,
         max_results: int = 100,
+        start_time: datetime | None = None,
     ) -> SearchPage:
-        """One page of recent search; page on with `next_token` (and the same `since_id`)."""
+        """One page of recent search; page on with `next_token` (and the same `since_id`/`start_time`).
+        `start_time` bounds a first read that has no cursor yet (X would otherwise return a week)."""
         body = self._call(
             "search",
             "posts",
@@ -160,6 +162,7 @@ class XGateway:
                 since_id=since_id,
                 next_token=next_token,
                 max_results=max_results,
+                start_time=start_time,
                 tweet_fields=TWEET_FIELDS,
                 expansions=EXPANSIONS,
                 user_fields=USER_FIELDS,
