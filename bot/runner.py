@@ -96,6 +96,7 @@ def run(settings: Settings, *, sandbox: bool) -> int:
             gateway=gateway_from_settings(settings, clock),
             drafter=drafter,
             clock=clock,
+            min_gap=settings.chatcaddy_min_gap,
         )
         return run_forever(worker, clock)
     return _run_demo(config, store, drafter, clock)

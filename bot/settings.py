@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError, ConfigIssue
@@ -43,6 +43,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CHATCADDY_CONFIG", "./schedules.yaml", "The chats, the account and the policy."),
     Setting("DASHBOARD_PASSWORD", "", "Password for the web dashboard.", secret=True),
     Setting("CHATCADDY_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR."),
+    Setting("CHATCADDY_MIN_GAP", "20", "Seconds at least between two posts the worker makes."),
 )
 
 
@@ -63,6 +64,7 @@ class Settings(BaseSettings):
     chatcaddy_config: Path = Path("./schedules.yaml")
     dashboard_password: SecretStr = SecretStr("")
     chatcaddy_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    chatcaddy_min_gap: int = Field(default=20, ge=0, le=3600)
 
     @field_validator("chatcaddy_log_level", mode="before")
     @classmethod

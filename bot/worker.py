@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from collections.abc import Callable
 from types import FrameType
 
 import structlog
@@ -23,6 +23,7 @@ from bot.answering import Answerer
 from bot.clock import Clock, SystemClock
 from bot.config import Chat, Config
 from bot.drafting import Drafter
+from bot.lease import Leases
 from bot.publisher import Publisher
 from bot.reading import PollResult, Reader
 from bot.runs import close_ended_runs, live_runs, open_run
@@ -80,6 +81,7 @@ class Worker:
         self.answerer = Answerer(config=config, store=store, drafter=drafter, clock=clock)
         self.publisher = Publisher(store=store, gateway=gateway, clock=clock, min_gap=min_gap)
         self.pace = PollPace(base=min((c.poll for c in config.chats), default=10))
+        self.leases = Leases(store)
 
     def start(self) -> list[ChatRun]:
         """At start: settle posts a crash left half-done, then join every chat whose window is open now."""
@@ -119,6 +121,8 @@ class Worker:
             for run in close_ended_runs(session, now):
                 log.info("chat.closed", chat=run.chat_slug, run=run.id)
             runs = live_runs(session, now)
+        held = set(self.leases.runs(run.id for run in runs))  # with several workers, each run has one reader
+        runs = [run for run in runs if run.id in held]
         if not runs:
             return PollResult()
         result = self.reader.poll(runs)
@@ -169,7 +173,7 @@ def run_forever(worker: Worker, clock: SystemClock, on_ready: Callable[[], None]
 
     def publish() -> None:
         try:
-            while worker.publisher.publish_one() is not None:
+            while worker.leases.publisher() and worker.publisher.publish_one() is not None:
                 pass
         except Exception:
             log.exception("publish.failed")
@@ -182,6 +186,7 @@ def run_forever(worker: Worker, clock: SystemClock, on_ready: Callable[[], None]
     if on_ready is not None:
         on_ready()
     scheduler.start()
+    worker.leases.release()
     log.info("worker.stopped")
     return 0
 

@@ -38,7 +38,7 @@ def test_defaults_match_the_table(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         value = getattr(settings, setting.env.lower())
         value = value.get_secret_value() if hasattr(value, "get_secret_value") else value
         expected = Path(setting.default) if setting.env == "CHATCADDY_CONFIG" else setting.default
-        assert value == expected, setting.env
+        assert (value if isinstance(value, Path) else str(value)) == expected, setting.env
 
 
 def test_dotenv_file_is_read_and_environment_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
