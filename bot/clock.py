@@ -36,6 +36,10 @@ class SystemClock:
         """Wake every current and future `sleep` at once (used when the worker shuts down)."""
         self._interrupted.set()
 
+    @property
+    def interrupted(self) -> bool:
+        return self._interrupted.is_set()
+
 
 class FakeClock:
     """A clock that only moves when told to; `sleep` moves it forward instead of waiting. Thread-safe."""

@@ -7,6 +7,7 @@ in our tables, not in a job store); replays and tests drive the same methods in 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -17,6 +18,8 @@ from types import FrameType
 
 import structlog
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.answering import Answerer
@@ -150,6 +153,27 @@ class Worker:
             return bool(live_runs(session, self.clock.now()))
 
 
+class _InFlight:
+    """Counts the jobs running now, so a shutdown can wait for them before stopping the scheduler."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def __enter__(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def __exit__(self, *_exc: object) -> None:
+        with self._idle:
+            self._count -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
 def run_forever(worker: Worker, clock: SystemClock, on_ready: Callable[[], None] | None = None) -> int:
     """Run the worker's jobs on a BlockingScheduler until SIGTERM/SIGINT. Returns the exit status."""
     scheduler = BlockingScheduler(
@@ -157,55 +181,77 @@ def run_forever(worker: Worker, clock: SystemClock, on_ready: Callable[[], None]
         executors={"default": ThreadPoolExecutor(max_workers=3)},
         job_defaults={"misfire_grace_time": MISFIRE_GRACE, "coalesce": True, "max_instances": 1},
     )
-    for chat in worker.config.chats:
-        scheduler.add_job(worker.join, trigger_for(chat), args=[chat.slug], id=f"join:{chat.slug}")
+    in_flight = _InFlight()
+
+    def poll_in(seconds: float) -> None:
+        run_date = clock.now() + timedelta(seconds=seconds)
+        scheduler.add_job(poll, "date", run_date=run_date, id="poll", replace_existing=True)
 
     def poll() -> None:
         delay = 30.0
-        try:
-            if worker.has_live_runs():
-                delay = worker.next_poll_in(worker.tick())
-        except Exception:
-            log.exception("poll.failed")
-        scheduler.add_job(
-            poll, "date", run_date=clock.now() + timedelta(seconds=delay), id="poll", replace_existing=True
-        )
+        with in_flight:
+            try:
+                result = worker.tick()  # also closes ended runs and expires drafts past their grace
+                if worker.has_live_runs():
+                    delay = worker.next_poll_in(result)
+            except Exception:
+                log.exception("poll.failed")
+        if not clock.interrupted:
+            poll_in(delay)
+
+    def join(slug: str) -> None:
+        with in_flight:
+            worker.join(slug)
+        poll_in(0)  # read the chat now, not at the next idle check
 
     def publish() -> None:
-        try:
-            while worker.leases.publisher() and worker.publisher.publish_one() is not None:
-                pass
-        except Exception:
-            log.exception("publish.failed")
+        with in_flight:
+            try:
+                while worker.leases.publisher() and worker.publisher.publish_one() is not None:
+                    pass
+            except Exception:
+                log.exception("publish.failed")
 
     worker.start()
-    scheduler.add_job(poll, "date", run_date=clock.now(), id="poll")
+    for chat in worker.config.chats:
+        scheduler.add_job(join, trigger_for(chat), args=[chat.slug], id=f"join:{chat.slug}")
+    poll_in(0)
     scheduler.add_job(publish, "interval", seconds=2, id="publish")
-    _install_signal_handlers(scheduler, clock)
+    _install_signal_handlers(scheduler, clock, in_flight)
     log.info("worker.started", chats=[c.slug for c in worker.config.chats])
     if on_ready is not None:
         on_ready()
-    scheduler.start()
+    if not clock.interrupted:  # a signal before the scheduler ran: nothing to finish
+        with contextlib.suppress(JobLookupError):  # a stop that met the main loop handing a job out
+            scheduler.start()
     worker.leases.release()
     log.info("worker.stopped")
     return 0
 
 
-def _install_signal_handlers(scheduler: BlockingScheduler, clock: SystemClock) -> None:
-    """First SIGTERM/SIGINT: stop taking work, let the in-flight job finish (up to 20 s). Second: exit now."""
-    stopping = threading.Event()
+def _install_signal_handlers(scheduler: BlockingScheduler, clock: SystemClock, in_flight: _InFlight) -> None:
+    """Warm, then cold (as rq does). First SIGTERM/SIGINT: take no new job, let the running ones finish
+    (an in-flight post is recorded), within 20 s. Second signal: exit at once."""
+
+    def stop_when_idle() -> None:
+        # Stop the scheduler only once no job runs: stopping it while its main loop hands a job out makes
+        # APScheduler lose track of that job.
+        if in_flight.wait_idle(SHUTDOWN_GRACE):
+            scheduler.shutdown(wait=False)
+        else:
+            log.warning("worker.grace_over", grace_seconds=SHUTDOWN_GRACE)
+            os._exit(1)
 
     def handle(signum: int, _frame: FrameType | None) -> None:
-        if stopping.is_set():
+        if clock.interrupted:
             log.warning("worker.exit_now", signal=signum)
             os._exit(1)
-        stopping.set()
         log.info("worker.stopping", signal=signum, grace_seconds=SHUTDOWN_GRACE)
-        clock.interrupt()
-        threading.Thread(target=scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
-        deadline = threading.Timer(SHUTDOWN_GRACE, lambda: os._exit(1))
-        deadline.daemon = True
-        deadline.start()
+        clock.interrupt()  # cut short any wait (retries, backoff)
+        if scheduler.state == STATE_STOPPED:
+            return  # not started yet: run_forever sees the interrupt and does not start it
+        scheduler.pause()  # the main loop hands out no new job from here on
+        threading.Thread(target=stop_when_idle, daemon=True).start()
 
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
