@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import intents, policy
 from bot.clock import Clock
+from bot.config import Config
 from bot.errors import DraftStateError
 from bot.store import drafts as draft_moves
 from bot.store.db import Store
 from bot.store.drafts import edit_text, get_draft, pending_drafts
-from bot.store.models import ChatPost, ChatRun, Draft, DraftKind, DraftState
-from bot.text import check_answer, count_hashtag, weighted_length
+from bot.store.models import Action, ChatPost, ChatRun, Draft, DraftKind, DraftState, Route
+from bot.text import check_answer, clean, count_hashtag, weighted_length
 
 TEXT_LIMIT = 280
+# How long a hand-off waits for the person's post to show up in the chat before it counts as not seen.
+HANDOFF_TIMEOUT = timedelta(minutes=15)
+# A person's post may carry a timestamp slightly before the hand-off was recorded (clocks differ).
+HANDOFF_CLOCK_SKEW = timedelta(minutes=1)
+NOT_SEEN = "not seen"
 
 
 def queue(store: Store, *, chat: str | None = None, include_all: bool = False) -> list[Draft]:
@@ -42,17 +49,67 @@ def show(store: Store, draft_id: int) -> tuple[Draft, ChatPost | None, list[tupl
 
 
 def approve(
-    store: Store, ids: Sequence[int], *, clock: Clock, by: str, text: str | None = None
+    store: Store,
+    ids: Sequence[int],
+    *,
+    clock: Clock,
+    by: str,
+    text: str | None = None,
+    config: Config | None = None,
 ) -> list[Draft]:
-    """Approve pending drafts; `text` replaces the text of a single draft and is validated again first."""
+    """Approve pending drafts; `text` replaces the text of a single draft and is validated again first.
+
+    With `config`, the policy routes and checks each draft first (`bot.policy.check_approval`, under the
+    policy lock): a draft it holds raises `bot.policy.PolicyHold` saying why and what is missing, and nothing
+    changes. Without it, the policy only checks at posting."""
     if text is not None and len(ids) != 1:
         raise DraftStateError("--text edits one draft: give exactly one id")
     now = clock.now()
     with store.session() as session:
+        if config is not None:
+            policy.lock(session, now)
         for draft in [_pending(session, draft_id) for draft_id in ids]:
             if text is not None and text != draft.text:
                 _edit(session, draft, text, by=by, now=now)
-        return [draft_moves.approve(session, draft_id, by=by, at=now, why="approved") for draft_id in ids]
+        approved = []
+        for draft_id in ids:
+            if config is not None:
+                policy.check_approval(session, get_draft(session, draft_id), config, now)
+            approved.append(draft_moves.approve(session, draft_id, by=by, at=now, why="approved"))
+        for draft in approved:
+            if draft.route == Route.HANDOFF:
+                _hand_off(session, draft, by=by, now=now)
+        return approved
+
+
+def _hand_off(session: Session, draft: Draft, *, by: str, now: datetime) -> None:
+    """An approved hand-off draft waits for the person to post it through X's own composer (the intent)."""
+    draft.handoff_url = intent_url(draft, _target_post(session, draft))
+    draft_moves.transition(
+        session, draft, DraftState.HANDED_OFF, by=by, why="waiting for you to post it on X", at=now
+    )
+
+
+def intent_url(draft: Draft, target: ChatPost | None) -> str:
+    """The X Web Intent that does what the draft proposes, its text filled in."""
+    tweet = draft.target_tweet_id or ""
+    if draft.kind == DraftKind.LIKE:
+        return intents.like_intent(tweet)
+    if draft.kind == DraftKind.REPOST:
+        return intents.repost_intent(tweet)
+    if draft.kind == DraftKind.FOLLOW:
+        return intents.follow_intent((target.author_username or "") if target else "")
+    if draft.kind == DraftKind.SHARE and tweet:
+        return intents.share_intent(draft.text, post_url(tweet, target))
+    if draft.kind == DraftKind.REPLY and tweet:
+        return intents.reply_intent(draft.text, tweet)
+    return intents.post_intent(draft.text)
+
+
+def post_url(tweet_id: str, post: ChatPost | None = None) -> str:
+    """A post's address on X (any handle works in the path; `i` when the author is unknown)."""
+    author = post.author_username if post is not None and post.author_username else "i"
+    return f"https://x.com/{author}/status/{tweet_id}"
 
 
 def reject(store: Store, ids: Sequence[int], *, clock: Clock, by: str, reason: str = "") -> list[Draft]:
@@ -74,9 +131,96 @@ def text_problems(draft: Draft, text: str, hashtag: str) -> list[str]:
     length = weighted_length(text)
     if length > TEXT_LIMIT:
         problems.append(f"{length}/{TEXT_LIMIT} characters")
-    if draft.kind != DraftKind.REPOST and count_hashtag(text, hashtag) == 0:
+    if draft.kind != DraftKind.REPOST and hashtag and count_hashtag(text, hashtag) == 0:
         problems.append(f"hashtag {hashtag} missing")
     return problems
+
+
+def settle_handoffs(
+    store: Store, *, clock: Clock, timeout: timedelta = HANDOFF_TIMEOUT, by: str = "web"
+) -> list[Draft]:
+    """Hand-offs whose post the worker has since read from the chat become posted (with their ledger row);
+    those not seen within `timeout` expire as not seen. Idempotent and safe to run from several processes;
+    returns the drafts it moved."""
+    now = clock.now()
+    with store.session() as session:
+        waiting = list(session.scalars(select(Draft.id).where(Draft.state == DraftState.HANDED_OFF)))
+    moved = []
+    for draft_id in waiting:
+        try:
+            with store.session() as session:
+                draft = get_draft(session, draft_id)
+                if _settle_one(session, draft, now=now, timeout=timeout, by=by):
+                    moved.append(draft)
+        except DraftStateError:
+            continue  # settled by another process meanwhile
+    return moved
+
+
+def _settle_one(session: Session, draft: Draft, *, now: datetime, timeout: timedelta, by: str) -> bool:
+    since = handed_off_at(draft)
+    seen = _own_post_for(session, draft, since)
+    if seen is not None:
+        draft.x_post_id, draft.posted_at = seen.tweet_id, seen.created_at
+        draft_moves.transition(session, draft, DraftState.POSTED, by=by, why="seen on X", at=now)
+        # The ledger's time is the policy's checkpoint, the hand-off (see bot.policy.ledger).
+        session.add(_handoff_action(draft, seen.tweet_id, since))
+        return True
+    if now - since >= timeout:
+        minutes = round(timeout.total_seconds() / 60)
+        why = f"{NOT_SEEN}: no such post read within {minutes} minutes"
+        draft_moves.transition(session, draft, DraftState.EXPIRED, by=by, why=why, at=now)
+        return True
+    return False
+
+
+def handed_off_at(draft: Draft) -> datetime:
+    """When the draft was handed to the person (its newest move to handed_off)."""
+    moves = [e.at for e in draft.events if e.to_state == DraftState.HANDED_OFF]
+    return max(moves, default=draft.updated_at)
+
+
+def _own_post_for(session: Session, draft: Draft, since: datetime) -> ChatPost | None:
+    """The account's own post, read after the hand-off and not yet in the ledger, that is this draft."""
+    taken = select(Action.x_post_id).where(Action.x_post_id.is_not(None))
+    query = (
+        select(ChatPost)
+        .where(
+            ChatPost.is_own.is_(True),
+            ChatPost.created_at >= since - HANDOFF_CLOCK_SKEW,
+            ChatPost.tweet_id.not_in(taken),
+        )
+        .order_by(ChatPost.created_at)
+    )
+    wanted = clean(draft.text).strip()
+    for post in session.scalars(query):
+        same_text = clean(post.text or "").strip() == wanted
+        same_reply = draft.kind == DraftKind.REPLY and post.reply_to_tweet_id == draft.target_tweet_id
+        if same_text or same_reply:
+            return post
+    return None
+
+
+def _handoff_action(draft: Draft, x_post_id: str, now: datetime) -> Action:
+    return Action(
+        kind=draft.kind,
+        chat_slug=draft.chat_slug,
+        run_id=draft.run_id,
+        draft_id=draft.id,
+        target_tweet_id=draft.target_tweet_id,
+        x_post_id=x_post_id,
+        is_promotional=draft.is_promotional,
+        at=now,
+        via=Route.HANDOFF,
+    )
+
+
+def edit_problems(store: Store, draft_id: int, text: str) -> list[str]:
+    """What is wrong with `text` as draft `draft_id`'s new text (empty: it may be posted), without changing
+    anything; `approve` checks the same again."""
+    with store.session() as session:
+        draft = get_draft(session, draft_id)
+        return text_problems(draft, text, _hashtag(session, draft))
 
 
 def _pending(session: Session, draft_id: int) -> Draft:

@@ -37,7 +37,16 @@ from bot.store import (
 from bot.store.db import alembic_config
 from tests.fixtures.db import NOW, make_draft, make_run
 
-TABLES = {"chat_runs", "chat_posts", "drafts", "draft_events", "actions", "x_usage"}
+TABLES = {
+    "chat_runs",
+    "chat_posts",
+    "drafts",
+    "draft_events",
+    "actions",
+    "x_usage",
+    "opt_outs",
+    "policy_locks",
+}
 
 
 def _post(run: ChatRun, tweet_id: str, **fields: object) -> ChatPost:
@@ -69,7 +78,7 @@ def test_upgrade_from_empty_creates_every_table(db_url: str) -> None:
         store.upgrade()
 
         assert _table_names(store) == TABLES | {"alembic_version"}
-        assert store.current_revision() == head_revision() == "0001"
+        assert store.current_revision() == head_revision() == "0003"
 
 
 def test_upgrade_twice_keeps_the_data_and_the_revision(store: Store) -> None:

@@ -180,6 +180,12 @@ class ChatPost(Base):
     question_number: Mapped[int | None] = mapped_column(Integer)
     read_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
+    # What chatcaddy decided to do about the post (reply, repost, share, like, follow, answer, none) and why;
+    # NULL until triaged. `flags`: hostile-input flags for the reviewer, comma-separated.
+    triage: Mapped[str | None] = mapped_column(String(WORD_LEN))
+    triage_reason: Mapped[str | None] = mapped_column(Text)
+    triage_score: Mapped[float | None] = mapped_column(Float)
+    flags: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[ChatRun] = relationship(back_populates="posts")
 
@@ -210,6 +216,8 @@ class Draft(Base):
     score: Mapped[float | None] = mapped_column(Float)
     route: Mapped[str] = mapped_column(String(WORD_LEN), default=Route.API)
     is_promotional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A person's reclassification (None: the automatic verdict stands); see `bot.policy.promotion`.
+    promo_override: Mapped[bool | None] = mapped_column(Boolean)
     drafter: Mapped[str] = mapped_column(String(WORD_LEN), default=Drafter.OFFLINE)
     llm_model: Mapped[str | None] = mapped_column(String(100))
     llm_input_tokens: Mapped[int | None] = mapped_column(Integer)
@@ -221,6 +229,9 @@ class Draft(Base):
     updated_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
     posted_at: Mapped[datetime | None]
+    # The drafter's own why (the `reason` is triage's); `flags` are the target post's hostile-input flags.
+    rationale: Mapped[str | None] = mapped_column(Text)
+    flags: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[ChatRun | None] = relationship()
     events: Mapped[list[DraftEvent]] = relationship(
@@ -302,3 +313,33 @@ class XUsage(Base):
 
     def __repr__(self) -> str:
         return f"<XUsage {self.id} {self.endpoint} {self.status} usd={self.usd}>"
+
+
+class OptOut(Base):
+    """A person who asked the account to stop ("stop", "unsubscribe"): never engaged with again."""
+
+    __tablename__ = "opt_outs"
+    __table_args__ = (UniqueConstraint("username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))  # lower-case, without "@"
+    chat_slug: Mapped[str] = mapped_column(String(SLUG_LEN))
+    tweet_id: Mapped[str | None] = mapped_column(String(ID_LEN))
+    word: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<OptOut @{self.username} {self.word!r}>"
+
+
+class PolicyLock(Base):
+    """A row every policy check that may lead to an action updates first, so such checks run one at a time
+    (a row lock on Postgres, the single writer on SQLite) and two racing approvals cannot both pass."""
+
+    __tablename__ = "policy_locks"
+
+    name: Mapped[str] = mapped_column(String(WORD_LEN), primary_key=True)
+    at: Mapped[datetime]
+
+    def __repr__(self) -> str:
+        return f"<PolicyLock {self.name} {self.at.isoformat()}>"
