@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,17 +53,24 @@ def live_runs(session: Session, now: datetime) -> list[ChatRun]:
 
 
 def close_ended_runs(session: Session, now: datetime, *, by: str = "worker") -> list[ChatRun]:
-    """Close every open run whose window has ended, expiring its drafts that nobody acted on."""
+    """Close every open run whose window has ended; expire the drafts of closed runs that nobody acted on
+    once their `expires_at` has passed (the window's end plus the configured grace, set when drafted)."""
     ended = list(
         session.scalars(select(ChatRun).where(ChatRun.state == RunState.OPEN, ChatRun.window_end <= now))
     )
     for run in ended:
         run.state = RunState.CLOSED
         run.closed_at = now
-        for draft in session.scalars(
-            select(Draft).where(Draft.run_id == run.id, Draft.state.in_(LIVE_DRAFT_STATES))
-        ):
-            transition(session, draft, DraftState.EXPIRED, by=by, why="the chat window closed", at=now)
+    session.flush()
+    overdue = (
+        select(Draft)
+        .join(ChatRun, Draft.run_id == ChatRun.id)
+        .where(ChatRun.state == RunState.CLOSED, Draft.state.in_(LIVE_DRAFT_STATES))
+        .where(or_(Draft.expires_at.is_(None), Draft.expires_at <= now))
+        .order_by(Draft.id)
+    )
+    for draft in session.scalars(overdue):
+        transition(session, draft, DraftState.EXPIRED, by=by, why="the chat window closed", at=now)
     return ended
 
 

@@ -58,20 +58,32 @@ MALFORMED = [
         "duration_too_long",
         ["15:15: chats[0].duration: '13h' is out of range; a chat lasts between 5m and 12h"],
     ),
-    ("unknown_key_top", ["17:1: top level: unknown key 'schedule'; allowed: account, policy, chats"]),
+    (
+        "unknown_key_top",
+        ["17:1: top level: unknown key 'schedule'; allowed: account, policy, drafting, chats"],
+    ),
     (
         "unknown_key_account",
-        ["6:3: account: unknown key 'email'; allowed: handle, name, bio, voice, talking_points, own_links"],
+        [
+            "6:3: account: unknown key 'email'; "
+            "allowed: handle, name, bio, voice, talking_points, own_links, interests, material"
+        ],
     ),
     (
         "unknown_key_policy",
-        ["7:3: policy: unknown key 'engage_before_promotion'; allowed: engage_before_promote"],
+        [
+            "7:3: policy: unknown key 'engage_before_promotion'; allowed: engage_before_promote, credits, "
+            "max_promo_share, promo_keywords, own_domains, own_handles, x_access, posts_per_hour, "
+            "posts_per_day, replies_per_person, max_hashtags, max_mentions, max_links, opt_out_words, "
+            "blocklist, usd_per_chat, usd_per_month, budget_warning"
+        ],
     ),
     (
         "unknown_key_chat",
         [
             "17:5: chats[0]: unknown key 'host'; "
-            "allowed: slug, hashtag, title, when, duration, hosts, guests, read, poll"
+            "allowed: slug, hashtag, title, when, duration, hosts, guests, read, poll, "
+            "max_pending, max_replies, repost_host_questions, policy"
         ],
     ),
     (
@@ -196,7 +208,30 @@ MALFORMED = [
         "bad_policy_count",
         [
             "7:26: policy.engage_before_promote: -1 (int) is not allowed; "
-            "use a whole number of replies 0 or more"
+            "use a whole number of engagements 0 or more"
+        ],
+    ),
+    (
+        "bad_policy_values",
+        [
+            "7:23: policy.credits: unknown key 'retweet'; "
+            "allowed: reply, share, repost, like, answer, post, follow",
+            "7:41: policy.credits.like: -1 (int) is not allowed; use a whole number of credits from 0 to 10",
+            "8:20: policy.max_promo_share: 1.5 (float) is not allowed; use a number from 0 to 1 (a share)",
+            "9:17: policy.own_domains[0]: 'https://ada.example.dev' is not a domain; "
+            "write just the name, e.g. ada.example.dev (no https://)",
+            "10:13: policy.x_access: 'free' is not allowed; use one of: self-serve, unrestricted",
+            "11:19: policy.posts_per_hour: 0 (int) is not allowed; use a whole number of posts from 1 to 100",
+            "12:18: policy.usd_per_month: 'twenty' is not allowed; use a number 0 or more (dollars)",
+        ],
+    ),
+    (
+        "bad_chat_policy",
+        [
+            "14:30: chats[0].policy.engage_before_promote: 'many' is not allowed; "
+            "use a whole number of engagements 0 or more",
+            "15:7: chats[0].policy: unknown key 'posts_per_hour'; "
+            "allowed: engage_before_promote, credits, max_promo_share, usd_per_chat",
         ],
     ),
     (
@@ -239,12 +274,59 @@ MALFORMED = [
             "chats is a list of chats, each beginning '- slug: ...'"
         ],
     ),
-    ("top_level_list", ["1:1: top level: expected a mapping with keys account, policy, chats; got a list"]),
+    (
+        "bad_max_pending",
+        ["17:18: chats[0].max_pending: 0 (int) is not allowed; use a whole number of drafts from 1 to 50"],
+    ),
+    (
+        "bad_max_replies",
+        ["17:18: chats[0].max_replies: 'many' is not allowed; use a whole number of replies from 0 to 50"],
+    ),
+    (
+        "bad_repost_flag",
+        ["17:28: chats[0].repost_host_questions: 'yes' is not true or false; write true or false"],
+    ),
+    (
+        "bad_drafting_numbers",
+        [
+            "18:17: drafting.token_budget: 100 (int) is not allowed; "
+            "use a whole number of tokens from 1000 to 100000",
+            "19:24: drafting.close_grace_minutes: -5 (int) is not allowed; "
+            "use a whole number of minutes from 0 to 240",
+        ],
+    ),
+    (
+        "bad_drafting_lists",
+        [
+            "18:21: drafting.sensitive_topics: expected a list, got 'politics'; "
+            "sensitive_topics is a list of words no draft may touch",
+            "19:31: drafting.commitment_phrases[1]: is empty; write some text",
+        ],
+    ),
+    (
+        "unknown_key_drafting",
+        [
+            "18:3: drafting: unknown key 'expire_after'; allowed: token_budget, expire_after_questions, "
+            "close_grace_minutes, sensitive_topics, commitment_phrases"
+        ],
+    ),
+    (
+        "wrong_type_interests_material",
+        [
+            "6:14: account.interests: expected a list, got 'Kubernetes'; "
+            "interests is a list of topics you care about; posts about them are worth a reply",
+            "7:3: account.material: a list is not text; write a plain string",
+        ],
+    ),
+    (
+        "top_level_list",
+        ["1:1: top level: expected a mapping with keys account, policy, drafting, chats; got a list"],
+    ),
     (
         "several_errors",
         [
             "4:3: account: unknown key 'nickname'; "
-            "allowed: handle, name, bio, voice, talking_points, own_links",
+            "allowed: handle, name, bio, voice, talking_points, own_links, interests, material",
             "12:12: chats[0].when.day: 'mondy' is not a weekday; use monday … sunday (or mon … sun)",
             "13:13: chats[0].when.time: '25:61' is not a time; "
             'write "HH:MM" on a 24-hour clock, e.g. "21:00"',

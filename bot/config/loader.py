@@ -48,7 +48,16 @@ def load_config(path: str | Path) -> Config:
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError([ConfigIssue(name, 1, 1, f"cannot read the file: {reason}")]) from None
-    return parse_config(text, name)
+    return _relative_to(parse_config(text, name), Path(path).parent)
+
+
+def _relative_to(config: Config, folder: Path) -> Config:
+    """A relative `account.material` folder is found beside the config file, wherever chatcaddy runs."""
+    material = config.account.material
+    if material is None or Path(material).is_absolute():
+        return config
+    account = config.account.model_copy(update={"material": str((folder / material).resolve())})
+    return config.model_copy(update={"account": account})
 
 
 def parse_config(text: str, filename: str) -> Config:

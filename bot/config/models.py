@@ -80,6 +80,13 @@ def _parsed(parse: Callable[[Any], Any], raw: Mapping[Any, Any], key: str) -> An
         return None
 
 
+def _parse_flag(value: Any) -> bool:
+    """true or false (YAML booleans only: 'yes' stays text)."""
+    if isinstance(value, bool):
+        return value
+    raise values.problem(f"{values.shown(value)} is not true or false; write true or false")
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -93,6 +100,12 @@ class Account(_Frozen):
     voice: Text = Field(description="how your posts should sound, e.g. 'warm, concrete, no emoji walls'")
     talking_points: list[Text] = Field(default=[], description="a list of things you can speak to")
     own_links: list[Link] = Field(default=[], description="a list of http(s) links that are yours")
+    interests: list[Text] = Field(
+        default=[], description="a list of topics you care about; posts about them are worth a reply"
+    )
+    material: Annotated[str | None, BeforeValidator(_optional(values.parse_text))] = Field(
+        default=None, description="a folder of your own material: bio.md, posts.yaml, links.yaml"
+    )
 
     @property
     def handle_lower(self) -> str:
@@ -100,12 +113,145 @@ class Account(_Frozen):
         return self.handle.lower()
 
 
+def _count(low: int, high: int | None, unit: str) -> BeforeValidator:
+    return BeforeValidator(lambda v: values.parse_count(v, low=low, high=high, unit=unit))
+
+
+def _number(low: float, high: float | None, unit: str) -> BeforeValidator:
+    return BeforeValidator(lambda v: values.parse_number(v, low=low, high=high, unit=unit))
+
+
+XAccess = Literal["self-serve", "unrestricted"]
+X_ACCESS: tuple[str, ...] = get_args(XAccess)
+Credit = Annotated[int, _count(0, 10, "credits")]
+Domain = Annotated[str, BeforeValidator(values.parse_domain)]
+Share = Annotated[float, _number(0, 1, "a share")]
+Dollars = Annotated[float, _number(0, None, "dollars")]
+Engagements = Annotated[int, _count(0, None, "engagements")]
+
+
+class Credits(_Frozen):
+    """What each kind of action the ledger records earns toward the next promotional post."""
+
+    reply: Credit = Field(default=1, description="credits for a reply to someone's post, 0 to 10")
+    share: Credit = Field(default=1, description="credits for sharing someone's post with a comment, 0 to 10")
+    repost: Credit = Field(default=1, description="credits for a repost, 0 to 10")
+    like: Credit = Field(default=0, description="credits for a like, 0 to 10")
+    answer: Credit = Field(default=0, description="credits for an answer to a host's question, 0 to 10")
+    post: Credit = Field(default=0, description="credits for a post of your own, 0 to 10")
+    follow: Credit = Field(default=0, description="credits for a follow, 0 to 10")
+
+
 class Policy(_Frozen):
-    """How the caddy behaves."""
+    """How the caddy behaves: engage before promoting, stay within X's rules, within a budget."""
+
+    engage_before_promote: Engagements = Field(
+        default=4, description="engagement credits needed since your last promotional post"
+    )
+    credits: Credits = Field(
+        default=Credits(), description="a mapping: reply, share, repost, like, answer, post, follow"
+    )
+    max_promo_share: Share = Field(
+        default=0.2, description="at most this share (0 to 1) of your posts over 7 days may be promotional"
+    )
+    promo_keywords: list[Text] = Field(
+        default=[], description="a list of words that make a post promotional (your product's name)"
+    )
+    own_domains: list[Domain] = Field(default=[], description="a list of domains that are yours")
+    own_handles: list[Handle] = Field(default=[], description="a list of your products' or company's handles")
+    x_access: Annotated[XAccess, BeforeValidator(lambda v: values.parse_choice(v, X_ACCESS))] = Field(
+        default="self-serve", description="what your X API access may do: self-serve or unrestricted"
+    )
+    posts_per_hour: Annotated[int, _count(1, 100, "posts")] = Field(
+        default=10, description="at most this many posts in any hour, 1 to 100"
+    )
+    posts_per_day: Annotated[int, _count(1, 1000, "posts")] = Field(
+        default=40, description="at most this many posts in any 24 hours, 1 to 1000"
+    )
+    replies_per_person: Annotated[int, _count(0, 50, "replies")] = Field(
+        default=3, description="at most this many replies to one person in one chat session, 0 to 50"
+    )
+    max_hashtags: Annotated[int, _count(1, 10, "hashtags")] = Field(
+        default=2, description="at most this many hashtags in a post, 1 to 10"
+    )
+    max_mentions: Annotated[int, _count(0, 10, "mentions")] = Field(
+        default=2, description="at most this many @mentions in a post, 0 to 10"
+    )
+    max_links: Annotated[int, _count(0, 10, "links")] = Field(
+        default=1, description="at most this many links in a post, 0 to 10"
+    )
+    opt_out_words: list[Text] = Field(
+        default=["stop", "unsubscribe"], description="a list of words with which a person opts out"
+    )
+    blocklist: list[Handle] = Field(default=[], description="a list of handles never to engage with")
+    usd_per_chat: Dollars = Field(default=2.0, description="dollars of X usage one chat session may cost")
+    usd_per_month: Dollars = Field(default=20.0, description="dollars of X usage a calendar month may cost")
+    budget_warning: Share = Field(
+        default=0.8, description="at this share (0 to 1) of a budget, read only hosts and mentions"
+    )
+
+
+class ChatPolicy(_Frozen):
+    """One chat's own policy: a key left out follows the global `policy:` (credits key by key)."""
 
     engage_before_promote: Annotated[
-        int, BeforeValidator(lambda v: values.parse_count(v, low=0, high=None, unit="replies"))
-    ] = Field(default=4, description="how many genuine replies come before any post that links your own work")
+        int | None,
+        BeforeValidator(_optional(lambda v: values.parse_count(v, low=0, high=None, unit="engagements"))),
+    ] = Field(default=None, description="engagement credits needed since your last promotional post")
+    credits: Credits | None = Field(
+        default=None, description="a mapping: reply, share, repost, like, answer, post, follow"
+    )
+    max_promo_share: Annotated[
+        float | None,
+        BeforeValidator(_optional(lambda v: values.parse_number(v, low=0, high=1, unit="a share"))),
+    ] = Field(
+        default=None, description="at most this share (0 to 1) of your posts over 7 days may be promotional"
+    )
+    usd_per_chat: Annotated[
+        float | None,
+        BeforeValidator(_optional(lambda v: values.parse_number(v, low=0, high=None, unit="dollars"))),
+    ] = Field(default=None, description="dollars of X usage one session of this chat may cost")
+
+
+# Topics no draft ever touches: matched at the start of a word, any case ("politic" matches "political").
+DEFAULT_SENSITIVE_TOPICS = ("politic", "election", "religio", "abortion", "suicid", "self-harm", "terroris")
+# Promises a draft must never make on the account's behalf (any case; ' and ’ alike).
+DEFAULT_COMMITMENT_PHRASES = (
+    "I promise",
+    "I guarantee",
+    "guaranteed",
+    "I'll refer you",
+    "I will refer you",
+    "I can refer you",
+    "I'll introduce you",
+    "I'll send you",
+    "I will send you",
+    "DM me",
+    "I'll DM you",
+    "we're hiring",
+    "I'll hire",
+    "free consultation",
+)
+
+
+class Drafting(_Frozen):
+    """How drafts are written and when they stop making sense."""
+
+    token_budget: Annotated[
+        int, BeforeValidator(lambda v: values.parse_count(v, low=1000, high=100_000, unit="tokens"))
+    ] = Field(default=3000, description="the most tokens a draft's prompt may use, 1000 to 100000")
+    expire_after_questions: Annotated[
+        int, BeforeValidator(lambda v: values.parse_count(v, low=1, high=10, unit="questions"))
+    ] = Field(default=2, description="a draft about Q<n> expires once Q<n+this> is asked, 1 to 10")
+    close_grace_minutes: Annotated[
+        int, BeforeValidator(lambda v: values.parse_count(v, low=0, high=240, unit="minutes"))
+    ] = Field(default=0, description="minutes a chat's drafts stay after its window closes, 0 to 240")
+    sensitive_topics: list[Text] = Field(
+        default=list(DEFAULT_SENSITIVE_TOPICS), description="a list of words no draft may touch"
+    )
+    commitment_phrases: list[Text] = Field(
+        default=list(DEFAULT_COMMITMENT_PHRASES), description="a list of promises no draft may make"
+    )
 
 
 class When(_Frozen):
@@ -202,6 +348,23 @@ class Chat(_Frozen):
     poll: Annotated[
         int, BeforeValidator(lambda v: values.parse_count(v, low=2, high=300, unit="seconds"))
     ] = Field(default=10, description="seconds between searches during the chat, 2 to 300")
+    max_pending: Annotated[
+        int, BeforeValidator(lambda v: values.parse_count(v, low=1, high=50, unit="drafts"))
+    ] = Field(
+        default=8, description="at most this many of this chat's drafts waiting for you at once, 1 to 50"
+    )
+    max_replies: Annotated[
+        int, BeforeValidator(lambda v: values.parse_count(v, low=0, high=50, unit="replies"))
+    ] = Field(default=5, description="at most this many reply drafts per session of the chat, 0 to 50")
+    repost_host_questions: Annotated[bool, BeforeValidator(_parse_flag)] = Field(
+        default=False, description="true or false: suggest reposting each host question"
+    )
+
+    policy: ChatPolicy | None = Field(
+        default=None,
+        description="a mapping: engage_before_promote, credits, max_promo_share, usd_per_chat "
+        "(this chat's own; the rest follows the global policy)",
+    )
 
     @property
     def hosts_lower(self) -> frozenset[str]:
@@ -228,8 +391,19 @@ class UnknownChatError(ChatcaddyError, KeyError):
 class Config(_Frozen):
     """The whole of schedules.yaml."""
 
-    account: Account = Field(description="a mapping: handle, name, bio, voice, talking_points, own_links")
-    policy: Policy = Field(default=Policy(), description="a mapping: engage_before_promote")
+    account: Account = Field(
+        description="a mapping: handle, name, bio, voice, talking_points, own_links, interests, material"
+    )
+    policy: Policy = Field(
+        default=Policy(),
+        description="a mapping: engage_before_promote, credits, max_promo_share, limits and budget "
+        "(see schedules.yaml)",
+    )
+    drafting: Drafting = Field(
+        default=Drafting(),
+        description="a mapping: token_budget, expire_after_questions, close_grace_minutes, "
+        "sensitive_topics, commitment_phrases",
+    )
     chats: list[Chat] = Field(min_length=1, description="a list of chats, each beginning '- slug: ...'")
 
     @model_validator(mode="wrap")

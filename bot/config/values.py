@@ -195,3 +195,29 @@ def parse_count(value: Any, *, low: int, high: int | None, unit: str) -> int:
         return value
     allowed = f"from {low} to {high}" if high is not None else f"{low} or more"
     raise problem(f"{shown(value)} is not allowed; use a whole number of {unit} {allowed}")
+
+
+def parse_number(value: Any, *, low: float, high: float | None, unit: str) -> float:
+    """A number (whole or decimal) in [low, high], e.g. a share of posts or an amount of dollars."""
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value == value  # NaN is not a number anyone means
+        and value >= low
+        and (high is None or value <= high)
+    ):
+        return float(value)
+    allowed = f"from {low:g} to {high:g}" if high is not None else f"{low:g} or more"
+    raise problem(f"{shown(value)} is not allowed; use a number {allowed} ({unit})")
+
+
+_DOMAIN = re.compile(r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def parse_domain(value: Any) -> str:
+    """A domain name such as 'ada.example.dev' (lower-cased, a leading 'www.' dropped)."""
+    if isinstance(value, str):
+        name = value.strip().lower().removeprefix("www.")
+        if _DOMAIN.fullmatch(name):
+            return name
+    raise problem(f"{shown(value)} is not a domain; write just the name, e.g. ada.example.dev (no https://)")

@@ -1,9 +1,12 @@
-"""Drafting answers to a chat's questions, in the account's voice.
+"""Drafting the account's side of a chat: answers to the host's questions, replies, shares with a comment.
 
 A drafter only proposes text: nothing is posted without a person's approval. Two drafters share one protocol:
-`OfflineDrafter` (deterministic, from the persona's talking points, no network) and `LLMDrafter` (a language
-model through any OpenAI-compatible API). `make_drafter` picks one from the settings. Every draft a drafter
-returns passes `bot.text.check_answer`.
+`OfflineDrafter` (deterministic, from the persona's talking points and material, no network) and `LLMDrafter`
+(a language model through any OpenAI-compatible API). `make_drafter` picks one from the settings. Every answer
+a drafter returns passes `bot.text.check_answer`; every draft is checked again by `bot.guard` before it is
+queued (`bot.drafting.guarded`).
+
+The request types here are plain data: the store and the config never reach a drafter.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from typing import TYPE_CHECKING, Literal, Protocol
 
 if TYPE_CHECKING:
     from bot.clock import Clock
+
+MaterialKind = Literal["talking_point", "bio", "post", "link"]
+EngageKind = Literal["reply", "share", "repost", "like", "follow"]
+# Kinds whose draft is a text; a repost, like or follow is the decision alone.
+TEXT_KINDS = frozenset({"answer", "reply", "share"})
 
 
 @dataclass(frozen=True)
@@ -28,8 +36,22 @@ class Persona:
 
 
 @dataclass(frozen=True)
+class MaterialItem:
+    """One piece of the account's own material: a talking point, a bio sentence, an earlier post, a link
+    with its one-line description. `source` says where it came from, for the reviewer."""
+
+    kind: MaterialKind
+    text: str
+    source: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
 class AnswerRequest:
-    """One question to answer: the host's post `question_text` is untrusted text from X."""
+    """One question to answer: the host's post `question_text` is untrusted text from X.
+
+    `material` holds the most relevant items of the account's material, `avoid` the account's earlier texts
+    in this chat (a draft must not repeat them), `hint` a person's steer when regenerating."""
 
     persona: Persona
     hashtag: str
@@ -37,11 +59,54 @@ class AnswerRequest:
     question_number: int
     question_text: str
     host: str
+    material: tuple[MaterialItem, ...] = ()
+    avoid: tuple[str, ...] = ()
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """A post shown to a drafter as data: who wrote it, in which role, and its (cleaned) text."""
+
+    author: str
+    role: Literal["host", "guest", "participant", "you"]
+    text: str
+
+
+@dataclass(frozen=True)
+class DraftContext:
+    """Everything a reply or share draft may draw on, already cut to the token budget.
+
+    `people` are the only handles a draft may mention, `links` the only links it may contain; `avoid` are
+    all the account's texts a draft must not repeat, `earlier` the most recent of them, shown in the prompt;
+    `dropped` counts the pieces of context cut for the token budget.
+    """
+
+    kind: EngageKind
+    persona: Persona
+    chat_title: str
+    hashtag: str
+    question_number: int | None
+    question: Quoted | None
+    target: Quoted
+    thread: tuple[Quoted, ...] = ()
+    exchanges: tuple[Quoted, ...] = ()
+    material: tuple[MaterialItem, ...] = ()
+    people: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    reason: str = ""
+    to_you: bool = False  # the post talks to the account (mentions it, replies to its post)
+    avoid: tuple[str, ...] = ()
+    earlier: tuple[str, ...] = ()
+    hint: str | None = None
+    dropped: int = 0
 
 
 @dataclass(frozen=True)
 class Draft:
-    """A proposed answer and how it came about (token counts are 0 for the offline drafter)."""
+    """A proposed text and how it came about (token counts are 0 for the offline drafter).
+
+    `talking_point` is the material the draft is grounded in (a talking point or another item's text)."""
 
     text: str
     talking_point: str | None
@@ -53,20 +118,25 @@ class Draft:
     input_tokens: int
     output_tokens: int
     llm_calls: int
+    kind: str = "answer"
 
 
 class Drafter(Protocol):
     def answer(self, req: AnswerRequest) -> Draft:
         """Draft an answer to `req`; raises `bot.errors.LLMError` when a language model fails."""
 
+    def compose(self, ctx: DraftContext) -> Draft:
+        """Draft a reply or share (a repost, like or follow has no text); raises `LLMError` likewise."""
+
 
 def mentions_own_link(text: str, own_links: tuple[str, ...]) -> bool:
     """True when the text contains one of the account's own links (scheme, 'www.' and case ignored)."""
     haystack = text.casefold()
-    return any(_bare_link(link) in haystack for link in own_links if _bare_link(link))
+    return any(bare_link(link) in haystack for link in own_links if bare_link(link))
 
 
-def _bare_link(link: str) -> str:
+def bare_link(link: str) -> str:
+    """A link without scheme, 'www.', case or trailing '/', for comparing links."""
     bare = link.strip().casefold().removeprefix("https://").removeprefix("http://").removeprefix("www.")
     return bare.rstrip("/")
 

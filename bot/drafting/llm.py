@@ -1,29 +1,26 @@
-"""The LLM drafter: a language model behind any OpenAI-compatible API writes the answer.
+"""The LLM drafter: a language model behind any OpenAI-compatible API writes answers, replies and shares.
 
-One request normally suffices: structured output (`chat.completions.parse` with a pydantic model) gives the
-text and its metadata. Our rules are then applied to the text (A-number, hashtag once). A draft still over the
-limit is sent back once with the reason; a second miss is cut to fit. Failures are retried a bounded number
-of times on the injected clock, then reported as `LLMError` (the caller decides whether to fall back to the
-offline drafter). The API key never appears in a log line or an error message.
+One request normally suffices: structured output (`bot.drafting.completions`) gives the text and its
+metadata. Our rules are then applied to the text (the A-number, the hashtag once). A draft still over the
+limit is sent back once with the reason; a second miss is cut to fit. Failures are `LLMError` (the caller
+decides whether to fall back to the offline drafter). Whatever the model writes is checked again by
+`bot.guard` before it is queued: the model is never trusted to have followed the rules.
 """
 
 from __future__ import annotations
 
-import email.utils
 import math
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-import openai
 import pydantic
-import structlog
-import tenacity
-from openai.types.chat import ChatCompletionMessageParam, ParsedChatCompletion
+from openai.types.chat import ChatCompletionMessageParam
 
-from bot.drafting import AnswerRequest, Draft, mentions_own_link
+from bot.drafting import TEXT_KINDS, AnswerRequest, Draft, DraftContext, mentions_own_link
+from bot.drafting.completions import Completions, Reply
+from bot.drafting.offline import SHARE_LIMIT, OfflineDrafter
 from bot.drafting.prompts import PromptBook
 from bot.errors import LLMError
 from bot.text import (
@@ -39,27 +36,28 @@ from bot.text import (
 if TYPE_CHECKING:
     from bot.clock import Clock
 
-log = structlog.get_logger(__name__)
-
-MAX_ATTEMPTS = 3
-# A server asking us to wait longer than this is not worth waiting for mid-chat: the question moves on.
-MAX_RETRY_AFTER = 60.0
-_RETRYABLE = (
-    openai.APITimeoutError,
-    openai.APIConnectionError,
-    openai.RateLimitError,
-    openai.InternalServerError,
-)
+T = TypeVar("T", bound=pydantic.BaseModel)
 
 
 class AnswerOut(pydantic.BaseModel):
-    """What the model must return (sent to it as a strict JSON schema)."""
+    """What the model must return for an answer (sent to it as a strict JSON schema)."""
 
     text: str
     talking_point: str | None
     rationale: str
     is_self_promotional: bool
     confidence: float
+
+
+class ComposeOut(pydantic.BaseModel):
+    """What the model must return for a reply or a share."""
+
+    text: str
+    kind: Literal["reply", "share"]
+    rationale: str
+    is_self_promotional: bool
+    confidence: float
+    material: str | None
 
 
 @dataclass
@@ -74,14 +72,8 @@ class _Conversation:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _Reply:
-    answer: AnswerOut
-    raw: str
-
-
 class LLMDrafter:
-    """Drafts with a language model. Build once, reuse for every question; `close()` when done."""
+    """Drafts with a language model. Build once, reuse for every draft; `close()` when done."""
 
     def __init__(
         self,
@@ -96,16 +88,12 @@ class LLMDrafter:
     ) -> None:
         self.model = model
         self.limit = limit
-        self._clock = clock
-        self._timeout = timeout
-        self._secret = api_key
         self._prompts = PromptBook(prompts_dir)
-        # SDK retries off: ours (below) run on the injected clock and must not multiply with the SDK's.
-        self._client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
+        self._api = Completions(api_key=api_key, base_url=base_url, model=model, clock=clock, timeout=timeout)
 
     def close(self) -> None:
         """Close the HTTP connection pool."""
-        self._client.close()
+        self._api.close()
 
     def __enter__(self) -> LLMDrafter:
         return self
@@ -115,6 +103,8 @@ class LLMDrafter:
     ) -> None:
         self.close()
 
+    # --- answers ------------------------------------------------------------------------------------------
+
     def answer(self, req: AnswerRequest) -> Draft:
         """Draft an answer; raises LLMError when the model refuses, answers nonsense or cannot be reached."""
         talk = _Conversation(
@@ -123,24 +113,29 @@ class LLMDrafter:
                 {"role": "user", "content": self._prompts.question(req, limit=self.limit)},
             ]
         )
-        reply = self._ask(talk)
-        text = self._apply_rules(reply.answer.text, req, talk)
+        reply = self._ask(talk, AnswerOut)
+        text = self._answer_rules(reply.parsed.text, req, talk)
         if weighted_length(text) > self.limit:
             length = weighted_length(text)
-            retry_prompt = self._prompts.too_long(req, draft_length=length, limit=self.limit)
-            talk.messages += [
-                {"role": "assistant", "content": reply.raw},
-                {"role": "user", "content": retry_prompt},
-            ]
+            self._ask_shorter(talk, reply, self._prompts.too_long(req, draft_length=length, limit=self.limit))
             talk.notes[:] = [f"first draft was {length}/{self.limit} characters, asked for a shorter one"]
-            reply = self._ask(talk)
-            text = self._apply_rules(reply.answer.text, req, talk)
+            reply = self._ask(talk, AnswerOut)
+            text = self._answer_rules(reply.parsed.text, req, talk)
         if weighted_length(text) > self.limit:
             text = shorten_to_fit(text, req.hashtag, self.limit)
             talk.notes.append("shortened to fit")
-        return self._draft(text, reply.answer, req, talk)
+        out = reply.parsed
+        return self._draft(
+            text,
+            talking_point=_known(out.talking_point, req.persona.talking_points),
+            out_rationale=out.rationale,
+            promotional=out.is_self_promotional or mentions_own_link(text, req.persona.own_links),
+            confidence=out.confidence,
+            talk=talk,
+            kind="answer",
+        )
 
-    def _apply_rules(self, text: str, req: AnswerRequest, talk: _Conversation) -> str:
+    def _answer_rules(self, text: str, req: AnswerRequest, talk: _Conversation) -> str:
         if not text.strip():
             raise LLMError("the language model returned an empty answer")
         if answer_number(text) != req.question_number:
@@ -149,149 +144,98 @@ class LLMDrafter:
             talk.notes.append("hashtag fixed")
         return ensure_hashtag_once(ensure_answer_number(text, req.question_number), req.hashtag)
 
-    def _draft(self, text: str, out: AnswerOut, req: AnswerRequest, talk: _Conversation) -> Draft:
-        rationale = out.rationale.strip()
+    # --- replies and shares ------------------------------------------------------------------------------
+
+    def compose(self, ctx: DraftContext) -> Draft:
+        """Draft a reply or a share; a repost, like or follow needs no model (and no text)."""
+        if ctx.kind not in TEXT_KINDS:
+            return OfflineDrafter().compose(ctx)
+        limit = SHARE_LIMIT if ctx.kind == "share" else self.limit
+        talk = _Conversation(
+            messages=[
+                {"role": "system", "content": self._prompts.engage_system(ctx, limit=limit)},
+                {"role": "user", "content": self._prompts.compose(ctx, limit=limit)},
+            ]
+        )
+        reply = self._ask(talk, ComposeOut)
+        text = self._compose_rules(reply.parsed, ctx, talk)
+        if weighted_length(text) > limit:
+            length = weighted_length(text)
+            self._ask_shorter(
+                talk, reply, self._prompts.compose_too_long(ctx, draft_length=length, limit=limit)
+            )
+            talk.notes[:] = [f"first draft was {length}/{limit} characters, asked for a shorter one"]
+            reply = self._ask(talk, ComposeOut)
+            text = self._compose_rules(reply.parsed, ctx, talk)
+        if weighted_length(text) > limit:
+            text = shorten_to_fit(text, ctx.hashtag, limit)
+            talk.notes.append("shortened to fit")
+        out = reply.parsed
+        return self._draft(
+            text,
+            talking_point=_known(out.material, tuple(item.text for item in ctx.material)),
+            out_rationale=out.rationale,
+            promotional=out.is_self_promotional or mentions_own_link(text, ctx.links),
+            confidence=out.confidence,
+            talk=talk,
+            kind=ctx.kind,
+        )
+
+    def _compose_rules(self, out: ComposeOut, ctx: DraftContext, talk: _Conversation) -> str:
+        if not out.text.strip():
+            raise LLMError(f"the language model returned an empty {ctx.kind}")
+        if out.kind != ctx.kind:
+            talk.notes.append(f"asked for a {ctx.kind}, the model said {out.kind}")
+        if count_hashtag(out.text, ctx.hashtag) != 1:
+            talk.notes.append("hashtag fixed")
+        return ensure_hashtag_once(out.text, ctx.hashtag)
+
+    # --- shared ------------------------------------------------------------------------------------------
+
+    def _ask(self, talk: _Conversation, schema: type[T]) -> Reply[T]:
+        reply = self._api.parse(talk.messages, schema)
+        talk.calls += 1
+        talk.model = reply.model or talk.model
+        talk.input_tokens += reply.input_tokens
+        talk.output_tokens += reply.output_tokens
+        return reply
+
+    @staticmethod
+    def _ask_shorter(talk: _Conversation, reply: Reply[Any], prompt: str) -> None:
+        talk.messages += [{"role": "assistant", "content": reply.raw}, {"role": "user", "content": prompt}]
+
+    def _draft(
+        self,
+        text: str,
+        *,
+        talking_point: str | None,
+        out_rationale: str,
+        promotional: bool,
+        confidence: float,
+        talk: _Conversation,
+        kind: str,
+    ) -> Draft:
+        rationale = self._api.redact(out_rationale.strip())
         if talk.notes:
             rationale = f"{rationale} (chatcaddy: {'; '.join(talk.notes)})".strip()
-        confidence = 0.0 if math.isnan(out.confidence) else min(1.0, max(0.0, out.confidence))
         return Draft(
             text=text,
-            talking_point=_known_talking_point(out.talking_point, req.persona.talking_points),
+            talking_point=talking_point,
             rationale=rationale,
-            is_self_promotional=out.is_self_promotional or mentions_own_link(text, req.persona.own_links),
-            confidence=confidence,
+            is_self_promotional=promotional,
+            confidence=0.0 if math.isnan(confidence) else min(1.0, max(0.0, confidence)),
             drafter="llm",
             model=talk.model or self.model,
             input_tokens=talk.input_tokens,
             output_tokens=talk.output_tokens,
             llm_calls=talk.calls,
+            kind=kind,
         )
 
-    def _ask(self, talk: _Conversation) -> _Reply:
-        """One completion (with bounded retries), its usage added to the conversation."""
-        completion = self._complete(talk.messages)
-        talk.calls += 1
-        talk.model = completion.model or talk.model
-        if completion.usage is not None:
-            talk.input_tokens += completion.usage.prompt_tokens
-            talk.output_tokens += completion.usage.completion_tokens
-        if not completion.choices:
-            raise LLMError("the language model returned no answer")
-        message = completion.choices[0].message
-        if message.refusal:
-            raise LLMError(f"the language model refused to answer: {self._redact(message.refusal)}")
-        if message.parsed is None:
-            raise LLMError("the language model returned no answer")
-        return _Reply(answer=message.parsed, raw=message.content or "")
 
-    def _complete(self, messages: list[ChatCompletionMessageParam]) -> ParsedChatCompletion[AnswerOut]:
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_after_attempt(MAX_ATTEMPTS),
-            retry=tenacity.retry_if_exception(self._is_retryable),
-            wait=self._wait,
-            sleep=self._clock.sleep,
-            before_sleep=self._log_retry,
-            reraise=True,
-        )
-        try:
-            return retrying(
-                self._client.chat.completions.parse,
-                model=self.model,
-                messages=messages,
-                response_format=AnswerOut,
-            )
-        except openai.LengthFinishReasonError:
-            raise LLMError("the language model's answer was cut off before it was complete") from None
-        except openai.ContentFilterFinishReasonError:
-            raise LLMError("the language model's content filter stopped the answer") from None
-        except pydantic.ValidationError as exc:
-            raise LLMError(
-                f"the language model did not return the JSON asked for ({_first_error(exc)})"
-            ) from None
-        except openai.OpenAIError as exc:
-            attempts = retrying.statistics.get("attempt_number", 1)
-            raise LLMError(
-                f"the language model failed after {attempts} attempt(s): {self._describe(exc)}"
-            ) from None
-
-    def _is_retryable(self, exc: BaseException) -> bool:
-        if not isinstance(exc, _RETRYABLE):
-            return False
-        if isinstance(exc, openai.RateLimitError):
-            if exc.code == "insufficient_quota":  # out of credit: waiting will not help
-                return False
-            after = _retry_after(exc.response.headers, self._clock)
-            return after is None or after <= MAX_RETRY_AFTER
-        return True
-
-    def _wait(self, state: tenacity.RetryCallState) -> float:
-        """The server's `retry-after` when it gave one, else 1 s, then 2 s."""
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, openai.APIStatusError):
-            after = _retry_after(exc.response.headers, self._clock)
-            if after is not None:
-                return after
-        return float(2 ** (state.attempt_number - 1))
-
-    def _log_retry(self, state: tenacity.RetryCallState) -> None:
-        exc = state.outcome.exception() if state.outcome else None
-        wait = state.next_action.sleep if state.next_action else 0.0
-        reason = self._describe(exc) if isinstance(exc, openai.OpenAIError) else repr(exc)
-        log.warning("llm_retry", attempt=state.attempt_number, wait_seconds=wait, reason=reason)
-
-    def _describe(self, exc: openai.OpenAIError) -> str:
-        """What went wrong, for a person: no key, no request headers."""
-        if isinstance(exc, openai.APITimeoutError):
-            text = f"no answer within {self._timeout:g} s"
-        elif isinstance(exc, openai.APIConnectionError):
-            text = f"could not connect to {self._client.base_url.host}"
-        elif isinstance(exc, openai.AuthenticationError):
-            text = f"the API key was refused (HTTP 401): {exc.message}"
-        elif isinstance(exc, openai.NotFoundError):
-            text = f"model {self.model!r} or the base URL was not found (HTTP 404): {exc.message}"
-        elif isinstance(exc, openai.APIStatusError):
-            text = f"HTTP {exc.status_code}: {exc.message}"
-        else:
-            text = str(exc)
-        return self._redact(text)
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._secret, "[redacted]") if self._secret else text
-
-
-def _retry_after(headers: object, clock: Clock) -> float | None:
-    """Seconds to wait per `retry-after-ms` / `retry-after` (seconds or an HTTP date), or None."""
-    get = getattr(headers, "get", None)
-    if get is None:
-        return None
-    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        value = get(name)
-        if value is None:
-            continue
-        try:
-            seconds = float(value) / divisor
-        except ValueError:
-            try:
-                when = email.utils.parsedate_to_datetime(value)
-            except (TypeError, ValueError):
-                continue
-            if when.tzinfo is None:  # "-0000" parses naive; HTTP dates are UTC
-                when = when.replace(tzinfo=UTC)
-            seconds = (when - clock.now()).total_seconds()
-        if math.isfinite(seconds):
-            return max(0.0, seconds)
-    return None
-
-
-def _first_error(exc: pydantic.ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(p) for p in error["loc"]) or "reply"
-    return f"{where}: {error['msg']}"
-
-
-def _known_talking_point(value: str | None, talking_points: tuple[str, ...]) -> str | None:
-    """The persona's talking point the model named (compared ignoring case and spacing), else None."""
+def _known(value: str | None, choices: tuple[str, ...]) -> str | None:
+    """The choice the model named (compared ignoring case and spacing), else None."""
     if not value:
         return None
     wanted = " ".join(value.split()).casefold()
-    return next((p for p in talking_points if " ".join(p.split()).casefold() == wanted), None)
+    return next((c for c in choices if " ".join(c.split()).casefold() == wanted), None)

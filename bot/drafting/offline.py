@@ -1,94 +1,85 @@
-"""The offline drafter: a deterministic answer from the persona's own words, with no network.
+"""The offline drafter: deterministic drafts from the account's own words, with no network.
 
-It picks the talking point that shares the most words with the question (after dropping stopwords and
-reducing words to a simple stem; ties go to the earlier point) and says it in first person behind a short
-opening that varies with the question number. With no overlap it falls back to the bio. It never adds a fact,
-a link or a mention the persona does not already contain.
+It picks the piece of the account's own material (talking points first, then the bio sentences of the
+material folder) that matches the post best (`bot.drafting.matching`: shared stems and job-chat ideas;
+ties go to the earlier piece), skipping any piece the account already said in this chat, and says it in the
+first person behind a short opening. An answer with nothing matching falls back to the bio; a reply or
+share with nothing matching is left empty (no draft), because filler is worse than silence. It never adds a
+fact, a link or a mention the account's material does not already contain (a share names its author).
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from bot.drafting import AnswerRequest, Draft, mentions_own_link
-from bot.text import finalize_answer, hashtag_spans, url_spans
+from bot.drafting import TEXT_KINDS, AnswerRequest, Draft, DraftContext, MaterialItem, mentions_own_link
+from bot.drafting.matching import MIN_MATCH, near_duplicate, overlap, shown_terms, terms
+from bot.text import MAX_WEIGHTED_LENGTH, ensure_hashtag_once, finalize_answer, shorten_to_fit, url_spans
 
 # Openings that read well before any talking point ("I keep…", "Keep…", "Networking beats…").
 OPENINGS = ("", "My take: ", "What works for me: ", "Short answer: ", "From my side: ")
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
-_QUESTION_LABEL = re.compile(r"^\s*Q\s?\d+\s*[:.)\-–—]?\s*", re.IGNORECASE)
-_MENTION = re.compile(r"[@＠]\w+")
+AGREEING = ("Same here: ", "Yes, and ", "That matches what I do: ")
+SHARE_LIMIT = MAX_WEIGHTED_LENGTH - 24  # room for the link to the shared post
+# A reply or share must say something that fits: two ideas, or an idea and two words, in common with the
+# post; a question to the account may be answered from one idea.
+REPLY_MATCH = 3.0
+QUESTION_MATCH = 1.5
 _SENTENCE_END = ".!?…)\"'”"
-_STOPWORD_LIST = """
-    a about after again against all also am an and any are as at be because been before being between both but
-    by can could did do does doing don't down during each few for from further had has have having he her here
-    hers him his how i i'd i'll i'm i've if in into is it it's its just me more most my no nor not of off on
-    once only or other our ours out over own same she should so some such than that that's the their theirs
-    them then there these they this those through to too under until up very was we were what what's when
-    where which while who whom why will with would you you'd you'll you're you've your yours yourself
-"""
-STOPWORDS = frozenset(_STOPWORD_LIST.split())
+_THANKS = ("thank", "thx", "welcome", "glad", "great to have", "cheers")
 
 
-def stem(word: str) -> str:
-    """A deliberately small stemmer: enough to match interview/interviews/interviewing, not a linguist."""
-    return _drop_final_e(_drop_suffix(word.lower().removesuffix("'s")))
+@dataclass(frozen=True)
+class Pick:
+    """The piece of material a draft says, and why it was chosen."""
+
+    item: MaterialItem
+    label: str
+    shared: frozenset[str]
+    score: float
 
 
-def _drop_suffix(word: str) -> str:
-    for suffix, replacement, min_length in (
-        ("ies", "y", 5),
-        ("ied", "y", 5),
-        ("ing", "", 6),
-        ("ed", "", 5),
-        ("ly", "", 5),
-    ):
-        if word.endswith(suffix) and len(word) >= min_length:
-            word = word[: -len(suffix)] + replacement
-            if suffix in ("ing", "ed") and len(word) > 2 and word[-1] == word[-2] and word[-1] not in "ls":
-                word = word[:-1]  # running → runn → run; keep "follow", "call", "pass"
-            return word
-    if word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")) and len(word) > 3:
-        return word[:-1]
-    return word
-
-
-def _drop_final_e(word: str) -> str:
-    """note/noted, handle/handling: the silent e is what differs."""
-    return word[:-1] if word.endswith("e") and len(word) >= 4 else word
-
-
-def content_stems(text: str) -> set[str]:
-    """The stems of the words that carry meaning: no stopwords, URLs, hashtags, mentions or Q-label."""
-    text = _QUESTION_LABEL.sub("", text)
-    for span in sorted([*url_spans(text), *(s for s, _ in hashtag_spans(text))], key=lambda s: -s.start):
-        text = text[: span.start] + " " + text[span.end :]
-    text = _MENTION.sub(" ", text)
-    words = (w.lower().replace("’", "'") for w in _WORD.findall(text.replace("’", "'")))
-    return {stem(w) for w in words if w not in STOPWORDS and not w.isdigit()}
-
-
-def best_talking_point(question: str, talking_points: tuple[str, ...]) -> tuple[int, set[str]] | None:
-    """The index of the talking point sharing the most stems with the question, and those stems; None when
-    none shares any. Ties go to the earlier point."""
-    wanted = content_stems(question)
-    best: tuple[int, set[str]] | None = None
-    for index, point in enumerate(talking_points):
-        shared = wanted & content_stems(point)
-        if shared and (best is None or len(shared) > len(best[1])):
-            best = (index, shared)
+def choose(
+    query: str, pieces: Sequence[tuple[str, MaterialItem]], avoid: Sequence[str], minimum: float = MIN_MATCH
+) -> Pick | None:
+    """The best-matching piece (scoring at least `minimum`) not already said (in `avoid`); None when none."""
+    wanted = terms(query)
+    best: Pick | None = None
+    for label, item in pieces:
+        score, shared = overlap(wanted, terms(item.text))
+        if score < minimum or (best is not None and score <= best.score):
+            continue
+        if any(near_duplicate(item.text, said) for said in avoid):
+            continue
+        best = Pick(item, label, shared, score)
     return best
 
 
-def _sentence(text: str, opening: str) -> str:
+def pieces_of(
+    talking_points: Sequence[str], material: Sequence[MaterialItem]
+) -> list[tuple[str, MaterialItem]]:
+    """What the offline drafter may say: talking points, then bio sentences (no posts: they were said
+    already; no links: a link is the person's call)."""
+    pieces = [
+        (f"Talking point {n}", MaterialItem("talking_point", point, f"talking point {n}"))
+        for n, point in enumerate(talking_points, start=1)
+    ]
+    known = {item.text for _, item in pieces}
+    for item in material:
+        if item.kind in ("talking_point", "bio") and item.text not in known and not url_spans(item.text):
+            pieces.append((f"Your {item.source} sentence" if item.kind == "bio" else item.source, item))
+            known.add(item.text)
+    return pieces
+
+
+def sentence(text: str, opening: str) -> str:
     """`opening` + text, ending in a full stop; after an opening the first letter is lowered unless the first
     word is 'I' or looks like a name ("LinkedIn")."""
     text = " ".join(text.split())
     first_word = text.split(" ", 1)[0]
     is_plain_word = first_word[1:] == first_word[1:].lower() and first_word.rstrip(",.:;!?") not in ("I",)
-    if opening and is_plain_word and not first_word.startswith(("I'", "I’")):
+    continues = opening.rstrip()[-1:] not in ("", ".", "!", "?")  # after "Good question! " a new sentence
+    if continues and is_plain_word and not first_word.startswith(("I'", "I’")):
         text = text[:1].lower() + text[1:]
     ends_in_url = any(span.end == len(text) for span in url_spans(text))
     if text and text[-1] not in _SENTENCE_END and not ends_in_url:
@@ -96,34 +87,78 @@ def _sentence(text: str, opening: str) -> str:
     return opening + text
 
 
+def _why(pick: Pick, what: str, hint: str | None) -> str:
+    steer = " (steered by your hint)" if hint else ""
+    return f"{pick.label} shares {shown_terms(pick.shared)} with the {what}{steer}."
+
+
 class OfflineDrafter:
-    """Deterministic drafts from the persona's talking points (or bio); no network, no tokens."""
+    """Deterministic drafts from the account's talking points and material; no network, no tokens."""
 
     def answer(self, req: AnswerRequest) -> Draft:
         persona = req.persona
         opening = OPENINGS[(req.question_number - 1) % len(OPENINGS)]
-        match = best_talking_point(req.question_text, persona.talking_points)
-        if match is None:
-            point = None
-            body = _sentence(f"Great question. Where I'm coming from: {persona.bio}", "")
-            rationale = "No talking point shares a word with the question; answered from the bio."
-            confidence = 0.2
+        query = " ".join(filter(None, [req.question_text, req.hint]))
+        pick = choose(query, pieces_of(persona.talking_points, req.material), req.avoid)
+        if pick is None:
+            body = sentence(f"Great question. Where I'm coming from: {persona.bio}", "")
+            rationale = "Nothing of yours matches the question yet unsaid; answered from the bio."
+            point, confidence = None, 0.2
         else:
-            index, shared = match
-            point = persona.talking_points[index]
-            body = _sentence(point, opening)
-            rationale = f"Talking point {index + 1} shares {', '.join(sorted(shared))} with the question."
-            confidence = min(0.9, 0.4 + 0.15 * len(shared))
+            body = sentence(pick.item.text, opening)
+            rationale = _why(pick, "question", req.hint)
+            point, confidence = pick.item.text, min(0.9, 0.4 + 0.1 * pick.score)
         text = finalize_answer(body, n=req.question_number, hashtag=req.hashtag)
-        return Draft(
-            text=text,
-            talking_point=point,
-            rationale=rationale,
-            is_self_promotional=mentions_own_link(text, persona.own_links),
-            confidence=confidence,
-            drafter="offline",
-            model=None,
-            input_tokens=0,
-            output_tokens=0,
-            llm_calls=0,
-        )
+        return _draft(text, point, rationale, confidence, persona.own_links, kind="answer")
+
+    def compose(self, ctx: DraftContext) -> Draft:
+        if ctx.kind not in TEXT_KINDS:
+            return _draft("", None, f"a {ctx.kind} carries no text: {ctx.reason}", 1.0, (), kind=ctx.kind)
+        query = " ".join(filter(None, [ctx.target.text, ctx.hint]))
+        asked = ctx.to_you and "?" in ctx.target.text  # a question to the account deserves an answer
+        pieces = pieces_of(ctx.persona.talking_points, ctx.material)
+        pick = choose(query, pieces, ctx.avoid, minimum=QUESTION_MATCH if asked else REPLY_MATCH)
+        if pick is None and not (asked and ctx.kind == "reply"):
+            return _draft(
+                "", None, "Nothing of yours fits this post yet unsaid: no draft.", 0.0, (), kind=ctx.kind
+            )
+        if pick is None:
+            body = sentence(f"Good question! Short version: {ctx.persona.bio}", "")
+            rationale, point, confidence = "Nothing of yours matches the question: from the bio.", None, 0.3
+        else:
+            body = sentence(pick.item.text, _opening(ctx, asked))
+            rationale, point = _why(pick, "post", ctx.hint), pick.item.text
+            confidence = min(0.85, 0.35 + 0.1 * pick.score)
+        limit = SHARE_LIMIT if ctx.kind == "share" else MAX_WEIGHTED_LENGTH
+        text = shorten_to_fit(ensure_hashtag_once(body, ctx.hashtag), ctx.hashtag, limit)
+        return _draft(text, point, rationale, confidence, ctx.persona.own_links, kind=ctx.kind)
+
+
+def _opening(ctx: DraftContext, asked: bool) -> str:
+    if ctx.kind == "share":
+        return f"Worth reading, from @{ctx.target.author}. For me: "
+    if ctx.target.role == "host":
+        return "For me: "
+    if asked:
+        return "Good question! "
+    if any(word in ctx.target.text.casefold() for word in _THANKS):
+        return "Thank you! "
+    return AGREEING[sum(map(ord, ctx.target.text)) % len(AGREEING)]
+
+
+def _draft(
+    text: str, point: str | None, rationale: str, confidence: float, own_links: tuple[str, ...], *, kind: str
+) -> Draft:
+    return Draft(
+        text=text,
+        talking_point=point,
+        rationale=rationale,
+        is_self_promotional=mentions_own_link(text, own_links),
+        confidence=round(confidence, 2),
+        drafter="offline",
+        model=None,
+        input_tokens=0,
+        output_tokens=0,
+        llm_calls=0,
+        kind=kind,
+    )

@@ -1,7 +1,10 @@
 """The prompt templates: Jinja2 files in `prompts/` at the repository root (the source of truth).
 
-`system.md` is the system message (the chat, the persona, the rules); `answer.md` is the user message that
-carries the host's post as quoted data, or, with `draft_length`, the follow-up asking for a shorter draft.
+Answers: `system.md` is the system message (the chat, the persona, the rules); `answer.md` is the user
+message that carries the host's post as quoted data, or, with `draft_length`, the follow-up asking for a
+shorter draft.
+Replies and shares: `engage_system.md` is the system message (persona, material, who may be mentioned, which
+links may be used); `reply.md` and `share.md` carry the conversation as quoted data, one post a line.
 Templates are loaded when the drafter is built, so a missing or broken template fails at start-up with the
 file and line, not in the middle of a chat.
 """
@@ -14,13 +17,18 @@ from typing import Any
 import jinja2
 
 import bot
-from bot.drafting import AnswerRequest
+from bot.drafting import AnswerRequest, DraftContext
 from bot.errors import ConfigError, ConfigIssue
 
 BEGIN_MARKER = "<<<HOST_POST>>>"
 END_MARKER = "<<<END_HOST_POST>>>"
 SYSTEM_TEMPLATE = "system.md"
 ANSWER_TEMPLATE = "answer.md"
+ENGAGE_SYSTEM_TEMPLATE = "engage_system.md"
+KIND_TEMPLATES = {"reply": "reply.md", "share": "share.md"}
+CONVERSATION_TEMPLATE = "_conversation.md"  # included by reply.md and share.md
+POSTS_BEGIN = "<<<CHAT_POSTS>>>"
+POSTS_END = "<<<END_CHAT_POSTS>>>"
 
 
 def default_prompts_dir() -> Path:
@@ -53,6 +61,9 @@ class PromptBook:
         self._env.filters["data"] = as_data
         self._system = self._load(SYSTEM_TEMPLATE)
         self._answer = self._load(ANSWER_TEMPLATE)
+        self._engage_system = self._load(ENGAGE_SYSTEM_TEMPLATE)
+        self._load(CONVERSATION_TEMPLATE)  # fail at start-up, not mid-chat, when it is missing or broken
+        self._kinds = {kind: self._load(name) for kind, name in KIND_TEMPLATES.items()}
 
     def _load(self, name: str) -> jinja2.Template:
         path = self.directory / name
@@ -88,6 +99,9 @@ class PromptBook:
             self._answer,
             host=req.host,
             question_text=req.question_text,
+            material=req.material,
+            avoid=req.avoid,
+            hint=req.hint,
             begin_marker=BEGIN_MARKER,
             end_marker=END_MARKER,
             **self._common(req, limit),
@@ -101,4 +115,28 @@ class PromptBook:
             begin_marker=BEGIN_MARKER,
             end_marker=END_MARKER,
             **self._common(req, limit),
+        )
+
+    def _engage_values(self, ctx: DraftContext, limit: int) -> dict[str, Any]:
+        return {
+            "ctx": ctx,
+            "persona": ctx.persona,
+            "hashtag": ctx.hashtag.lstrip("#＃"),
+            "limit": limit,
+            "begin_marker": POSTS_BEGIN,
+            "end_marker": POSTS_END,
+        }
+
+    def engage_system(self, ctx: DraftContext, *, limit: int) -> str:
+        """The system message of a reply or share: persona, material, the people and links allowed."""
+        return self._render(self._engage_system, **self._engage_values(ctx, limit))
+
+    def compose(self, ctx: DraftContext, *, limit: int) -> str:
+        """The user message of a reply or share, quoting the conversation between the markers."""
+        return self._render(self._kinds[ctx.kind], **self._engage_values(ctx, limit))
+
+    def compose_too_long(self, ctx: DraftContext, *, draft_length: int, limit: int) -> str:
+        """The follow-up after a reply or share over the limit."""
+        return self._render(
+            self._kinds[ctx.kind], draft_length=draft_length, **self._engage_values(ctx, limit)
         )
