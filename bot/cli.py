@@ -15,6 +15,7 @@ from bot.errors import ChatcaddyError, ConfigError, DraftStateError
 
 if TYPE_CHECKING:
     from bot.clock import SystemClock
+    from bot.config import Config
     from bot.settings import Settings
     from bot.store.db import Store
 
@@ -59,7 +60,13 @@ def _sandbox_serve(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from bot.runner import run
 
-    return run(_settings(), sandbox=args.sandbox)
+    return run(_settings(), sandbox=args.sandbox, web=not args.no_web, host=args.host, port=args.port)
+
+
+def _web(args: argparse.Namespace) -> int:
+    from bot.runner import serve_web
+
+    return serve_web(_settings(), host=args.host, port=args.port)
 
 
 def _queue(args: argparse.Namespace) -> int:
@@ -79,8 +86,12 @@ def _show(args: argparse.Namespace) -> int:
 def _approve(args: argparse.Namespace) -> int:
     from bot.review import approve
 
-    for draft in approve(_store(), args.ids, clock=_clock(), by="cli", text=args.text):
-        print(f"approved #{draft.id}: the worker posts it (once) within seconds")
+    drafts = approve(_store(), args.ids, clock=_clock(), by="cli", text=args.text, config=_config(args))
+    for draft in drafts:
+        if draft.handoff_url:
+            print(f"approved #{draft.id}: post it yourself on X (the text is filled in): {draft.handoff_url}")
+        else:
+            print(f"approved #{draft.id}: the worker posts it (once) within seconds")
     return 0
 
 
@@ -89,6 +100,28 @@ def _reject(args: argparse.Namespace) -> int:
 
     for draft in reject(_store(), args.ids, clock=_clock(), by="cli", reason=args.reason or ""):
         print(f"rejected #{draft.id}")
+    return 0
+
+
+def _policy(args: argparse.Namespace) -> int:
+    from bot.policy import render_standing, standing
+
+    config = _config(args)
+    if args.chat is not None:
+        config.chat(args.chat)  # an unknown slug is an error naming the known ones
+    with _store().session() as session:
+        found = standing(session, config, _clock().now(), chat=args.chat)
+    print(render_standing(found, as_json=args.json))
+    return 0
+
+
+def _reclassify(args: argparse.Namespace) -> int:
+    from bot.policy import reclassify
+
+    with _store().session() as session:
+        draft = reclassify(session, args.id, args.promotional, _config(args), by="cli", at=_clock().now())
+    said = "promotional" if draft.promo_override else "not promotional"
+    print(f"draft #{draft.id} is now {said} (logged in its history: chatcaddy show {draft.id})")
     return 0
 
 
@@ -126,6 +159,12 @@ def _clock() -> SystemClock:
     from bot.clock import SystemClock
 
     return SystemClock()
+
+
+def _config(args: argparse.Namespace) -> Config:
+    from bot.config import load_config
+
+    return load_config(getattr(args, "config", None) or _settings().chatcaddy_config)
 
 
 def _store() -> Store:
@@ -172,7 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the worker: join the chats on schedule, draft, post what you approve")
     run.add_argument("--sandbox", action="store_true", help="play the bundled demo chat on a local X sandbox")
     run.add_argument("--no-web", action="store_true", help="do not serve the dashboard")
+    _web_address(run)
     run.set_defaults(func=_run)
+
+    web = sub.add_parser("web", help="serve the approval dashboard (and its JSON API)")
+    _web_address(web)
+    web.set_defaults(func=_web)
 
     q = sub.add_parser("queue", help="drafts waiting for you")
     q.add_argument("--json", action="store_true")
@@ -193,7 +237,34 @@ def build_parser() -> argparse.ArgumentParser:
     reject.add_argument("ids", type=int, nargs="+", metavar="ID")
     reject.add_argument("--reason")
     reject.set_defaults(func=_reject)
+
+    pol = sub.add_parser(
+        "policy", help="your standing: engagement before promotion, limits, budget, held drafts"
+    )
+    pol.add_argument("--json", action="store_true")
+    pol.add_argument("--chat", help="only this chat (its slug)")
+    pol.add_argument("--config")
+    pol.set_defaults(func=_policy)
+
+    recl = sub.add_parser("reclassify", help="say whether a draft is promotional (logged in its history)")
+    recl.add_argument("id", type=int)
+    verdict = recl.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--promotional", dest="promotional", action="store_true")
+    verdict.add_argument("--not-promotional", dest="promotional", action="store_false")
+    recl.add_argument("--config")
+    recl.set_defaults(func=_reclassify)
     return parser
+
+
+def _web_address(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="dashboard address (default 127.0.0.1; others need DASHBOARD_PASSWORD)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="dashboard port (default 8000; 0 picks a free one)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,32 +7,47 @@ for the hour), and opens that chat's window now, so a person sees the whole loop
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 import structlog
 
+from bot.answering import Answerer
 from bot.clock import Clock, SystemClock
 from bot.config import Chat, Config, load_config
 from bot.drafting import Drafter, make_drafter
 from bot.errors import ConfigError, ConfigIssue
 from bot.log import configure_logging
+from bot.policy import UsageRecorder
 from bot.sandbox.server import SandboxServer
 from bot.sandbox.transcript import Transcript, load_transcript
 from bot.schedule import Window
 from bot.settings import Settings
 from bot.store.db import Store, open_store
+from bot.web.deps import Regenerator
+from bot.web.server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    Dashboard,
+    build_dashboard,
+    dashboard_banner,
+    require_safe_address,
+)
 from bot.worker import Worker, run_forever
 from bot.x.gateway import XGateway
+from bot.x.types import XRequestRecord
 
 log = structlog.get_logger("bot.runner")
 
+OnRequest = Callable[[XRequestRecord], None]
 DEMO_TRANSCRIPT = Path(__file__).parent / "sandbox" / "transcripts" / "demo.yaml"
 DEMO_SPEED = 20.0  # the demo's hour in three minutes
 DEMO_POLL = 2  # seconds: at 20x, a question is asked every ~20 s
 
 
-def gateway_from_settings(settings: Settings, clock: Clock) -> XGateway:
+def gateway_from_settings(settings: Settings, clock: Clock, on_request: OnRequest | None = None) -> XGateway:
     missing = [
         name
         for name in ("X_API_KEY", "X_API_SECRET", "X_ACCESS_TOKEN", "X_ACCESS_TOKEN_SECRET")
@@ -48,10 +63,12 @@ def gateway_from_settings(settings: Settings, clock: Clock) -> XGateway:
         access_token_secret=settings.x_access_token_secret.get_secret_value(),
         api_base=settings.x_api_base,
         clock=clock,
+        on_request=on_request,
     )
 
 
-def sandbox_gateway(server: SandboxServer, clock: Clock) -> XGateway:
+def sandbox_gateway(server: SandboxServer, clock: Clock, on_request: OnRequest | None = None) -> XGateway:
+    """A gateway to the sandbox; `on_request` (a `UsageRecorder`) prices each request into `x_usage`."""
     return XGateway(
         api_key="sandbox-key",
         api_secret="sandbox-secret",  # noqa: S106 - the sandbox takes any secret
@@ -59,6 +76,7 @@ def sandbox_gateway(server: SandboxServer, clock: Clock) -> XGateway:
         access_token_secret="sandbox-token-secret",  # noqa: S106
         api_base=server.url,
         clock=clock,
+        on_request=on_request,
     )
 
 
@@ -82,7 +100,17 @@ def transcript_length(transcript: Transcript) -> timedelta:
     return max((post.at for post in transcript.posts), default=timedelta(0))
 
 
-def run(settings: Settings, *, sandbox: bool) -> int:
+def run(
+    settings: Settings,
+    *,
+    sandbox: bool,
+    web: bool = True,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+) -> int:
+    """`chatcaddy run`: the worker, and (unless `web` is False) the dashboard beside it in a thread."""
+    if web:
+        require_safe_address(host, settings.dashboard_password.get_secret_value())
     configure_logging(secrets=settings.secret_values(), level=settings.chatcaddy_log_level)
     clock = SystemClock()
     config = load_config(settings.chatcaddy_config)
@@ -93,16 +121,28 @@ def run(settings: Settings, *, sandbox: bool) -> int:
         worker = Worker(
             config=config,
             store=store,
-            gateway=gateway_from_settings(settings, clock),
+            gateway=gateway_from_settings(settings, clock, on_request=UsageRecorder(store)),
             drafter=drafter,
             clock=clock,
             min_gap=settings.chatcaddy_min_gap,
         )
-        return run_forever(worker, clock)
-    return _run_demo(config, store, drafter, clock)
+        web_at = WebAddress(settings, host, port) if web else None
+        dashboard = _start_dashboard(web_at, store, config, clock, worker.answerer)
+        try:
+            return run_forever(
+                worker,
+                clock,
+                on_ready=lambda: _print_dashboard(dashboard),
+                config_path=settings.chatcaddy_config,
+            )
+        finally:
+            _stop_dashboard(dashboard)
+    return _run_demo(config, store, drafter, clock, WebAddress(settings, host, port) if web else None)
 
 
-def _run_demo(config: Config, store: Store, drafter: Drafter, clock: SystemClock) -> int:
+def _run_demo(
+    config: Config, store: Store, drafter: Drafter, clock: SystemClock, web_at: WebAddress | None
+) -> int:
     transcript = load_transcript(DEMO_TRANSCRIPT)
     now = clock.now()
     server = SandboxServer(transcript, clock=clock, start=now, speed=DEMO_SPEED)
@@ -113,20 +153,27 @@ def _run_demo(config: Config, store: Store, drafter: Drafter, clock: SystemClock
     worker = Worker(
         config=demo_config,
         store=store,
-        gateway=sandbox_gateway(server, clock),
+        gateway=sandbox_gateway(server, clock, on_request=UsageRecorder(store)),
         drafter=drafter,
         clock=clock,
         min_gap=3,
     )
     worker.join_window(chat, Window(chat.slug, now, now + length))
+    dashboard = _start_dashboard(web_at, store, demo_config, clock, worker.answerer)
     try:
-        return run_forever(worker, clock, on_ready=lambda: _print_demo_help(server, chat, store, length))
+        return run_forever(
+            worker, clock, on_ready=lambda: _print_demo_help(server, chat, store, length, dashboard)
+        )
     finally:
+        _stop_dashboard(dashboard)
         server.stop()
 
 
-def _print_demo_help(server: SandboxServer, chat: Chat, store: Store, length: timedelta) -> None:
+def _print_demo_help(
+    server: SandboxServer, chat: Chat, store: Store, length: timedelta, dashboard: Dashboard | None = None
+) -> None:
     minutes = length.total_seconds() / 60
+    _print_dashboard(dashboard)
     print(
         f"""
 chatcaddy is following the demo {chat.hashtag} chat on a local X sandbox ({server.url}),
@@ -141,3 +188,75 @@ What reached the sandbox: {server.url}/__sandbox/posts      Stop: Ctrl-C
 """,
         flush=True,
     )
+
+
+@dataclass(frozen=True)
+class WebAddress:
+    """Where `chatcaddy run` serves the dashboard."""
+
+    settings: Settings
+    host: str
+    port: int
+
+
+def _start_dashboard(
+    web_at: WebAddress | None, store: Store, config: Config, clock: Clock, answerer: Answerer
+) -> Dashboard | None:
+    if web_at is None:
+        return None
+    dashboard = build_dashboard(
+        store=store,
+        config=config,
+        clock=clock,
+        settings=web_at.settings,
+        host=web_at.host,
+        port=web_at.port,
+        regenerate=web_regenerator(answerer),
+    )
+    dashboard.start()
+    return dashboard
+
+
+def web_regenerator(answerer: Answerer) -> Regenerator:
+    """The dashboard's Regenerate button: the answerer's own `regenerate`, recorded as the web's."""
+    return lambda draft_id, hint: answerer.regenerate(draft_id, hint=hint, by="web")
+
+
+def _print_dashboard(dashboard: Dashboard | None) -> None:
+    if dashboard is not None:
+        print(f"\n{dashboard_banner(dashboard)}\n", flush=True)
+
+
+def _stop_dashboard(dashboard: Dashboard | None) -> None:
+    if dashboard is not None:
+        dashboard.stop()
+
+
+def serve_web(settings: Settings, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
+    """`chatcaddy web`: the dashboard alone, in the foreground (the Procfile's `web` process)."""
+    require_safe_address(host, settings.dashboard_password.get_secret_value())
+    configure_logging(secrets=settings.secret_values(), level=settings.chatcaddy_log_level)
+    clock = SystemClock()
+    config = load_config(settings.chatcaddy_config)
+    store = open_store(settings.database_url, auto_upgrade=True)
+    answerer = Answerer(
+        config=config, store=store, drafter=drafter_from_settings(settings, clock), clock=clock
+    )
+    dashboard = build_dashboard(
+        store=store,
+        config=config,
+        clock=clock,
+        settings=settings,
+        host=host,
+        port=port,
+        regenerate=web_regenerator(answerer),
+    )
+    _print_dashboard(dashboard)
+    if dashboard.notifier is not None:
+        dashboard.notifier.start()
+    try:
+        dashboard.server.serve_forever()
+    finally:
+        if dashboard.notifier is not None:
+            dashboard.notifier.stop()
+    return 0

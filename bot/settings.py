@@ -7,6 +7,7 @@ settings table is checked against it by a test, so the docs cannot drift from th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -42,6 +43,16 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("CHATCADDY_CONFIG", "./schedules.yaml", "The chats, the account and the policy."),
     Setting("DASHBOARD_PASSWORD", "", "Password for the web dashboard.", secret=True),
+    Setting(
+        "DASHBOARD_URL", "", "The dashboard's public address, for links in notifications (e.g. `https://…`)."
+    ),
+    Setting(
+        "CHATCADDY_NOTIFY",
+        "",
+        "Apprise URLs (Slack, Discord, Telegram, `mailto://`…) told when drafts wait unseen.",
+        secret=True,
+    ),
+    Setting("CHATCADDY_NOTIFY_AFTER", "60", "Seconds a draft waits unseen before a notification."),
     Setting("CHATCADDY_LOG_LEVEL", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR."),
     Setting("CHATCADDY_MIN_GAP", "20", "Seconds at least between two posts the worker makes."),
 )
@@ -63,6 +74,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///chatcaddy.db"
     chatcaddy_config: Path = Path("./schedules.yaml")
     dashboard_password: SecretStr = SecretStr("")
+    dashboard_url: str = ""
+    chatcaddy_notify: SecretStr = SecretStr("")
+    chatcaddy_notify_after: str = "60"
     chatcaddy_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     chatcaddy_min_gap: int = Field(default=20, ge=0, le=3600)
 
@@ -71,12 +85,24 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("x_api_base", "openai_base_url")
+    @field_validator("x_api_base", "openai_base_url", "dashboard_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("chatcaddy_notify_after")
+    @classmethod
+    def _seconds(cls, value: str) -> str:
+        if not value.strip().isdigit():
+            raise ValueError(f"{value!r} is not a whole number of seconds")
+        return value.strip()
+
+    @property
+    def notify_after(self) -> timedelta:
+        """CHATCADDY_NOTIFY_AFTER as a duration."""
+        return timedelta(seconds=int(self.chatcaddy_notify_after))
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log redactor: the X and OpenAI keys, the dashboard password and
