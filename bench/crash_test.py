@@ -81,7 +81,10 @@ def _free_port() -> int:
 def _config(folder: Path, start: datetime, minutes: int) -> Path:
     """The shipped account with one chat whose window opens at `start` (UTC, whole minute)."""
     shipped = (ROOT / "schedules.yaml").read_text()
-    account = shipped[: shipped.index("\nchats:")]
+    # The account as shipped; its material folder is found beside the shipped file, not this copy.
+    account = shipped[: shipped.index("\nchats:")].replace(
+        "material: material", f"material: {ROOT / 'material'}"
+    )
     day = start.strftime("%A").lower()
     chat = (
         "\nchats:\n"

@@ -10,7 +10,7 @@ from typing import Any
 from bot.sandbox.billing import Meter
 from bot.sandbox.problems import invalid_request
 from bot.sandbox.render import VIEW_PARAMS, Renderer, View
-from bot.sandbox.state import Post, World
+from bot.sandbox.state import Post, World, to_ms
 
 TIERS = ("self-serve", "unrestricted")
 
@@ -103,6 +103,16 @@ def page_token(post: Post) -> str:
         number, digit = divmod(number, 36)
         token = digits[digit] + token
     return token or "0"
+
+
+def lowest_id(call: Call) -> int | None:
+    """An id every post `since_id`/`start_time` leave in is above (None: no such bound), to skip older posts
+    before `in_range` checks exactly. Ids are milliseconds shifted by 22 bits (`bot.sandbox.state`)."""
+    since, start = call.post_id("since_id"), call.time("start_time")
+    bounds = [since] if since is not None else []
+    if start is not None:
+        bounds.append((to_ms(start) << 22) - 1)
+    return max(bounds) if bounds else None
 
 
 def in_range(posts: list[Post], call: Call, *, cursor_param: str) -> list[Post]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.calls import Call, Context, bill, in_range, paged
+from bot.sandbox.calls import Call, Context, bill, in_range, lowest_id, paged
 from bot.sandbox.problems import invalid_request, missing_resource
 from bot.sandbox.query import MAX_QUERY_LENGTH, QueryError, parse_query
 
@@ -26,13 +26,15 @@ def search(context: Context, call: Call) -> dict[str, Any]:
         raise invalid_request("query", query, str(error)) from None
     max_results = call.whole("max_results", 10, 10, 100)
     token = "next_token" if "next_token" in call.params else "pagination_token"
+    # The range first (cheap, and most polls ask only for what is new), then the query.
+    in_view = in_range(context.world.visible(call.now, above=lowest_id(call)), call, cursor_param=token)
     candidates = [
         p
-        for p in context.world.visible(call.now)
+        for p in in_view
         if p.repost_of is None
         and tree.matches(p.search_doc())  # no reposts in keyword search since 2026-05-04
     ]
-    return paged(context, call, in_range(candidates, call, cursor_param=token), max_results)
+    return paged(context, call, candidates, max_results)
 
 
 def timeline(context: Context, call: Call, user_id: str) -> dict[str, Any]:

@@ -190,16 +190,18 @@ class Renderer:
             "created_at": "2015-06-01T12:00:00.000Z",
             "profile_image_url": f"https://pbs.twimg.com/profile_images/{user.id}/avatar_normal.jpg",
             "url": "",
-            "public_metrics": {
+            "public_metrics": None,  # counted only when asked for (below)
+        }
+        for name in sorted(wanted & optional.keys()):
+            out[name] = optional[name]
+        if "public_metrics" in wanted:
+            out["public_metrics"] = {
                 "followers_count": followers,
                 "following_count": 100 + int(user.id) % 700,
                 "tweet_count": 1000 + self.world.tweet_count(user, self.now),
                 "listed_count": followers // 50,
                 "like_count": 500 + int(user.id) % 5000,
-            },
-        }
-        for name in sorted(wanted & optional.keys()):
-            out[name] = optional[name]
+            }
         return out
 
     def answer(self, posts: Iterable[Post]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ visible at that millisecond.
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -44,6 +45,8 @@ class Post:
     key: str | None = None
     deleted_at: datetime | None = None
     likers: set[str] = field(default_factory=set)
+    # What search matches on never changes once posted: worked out at the first search, then kept.
+    _doc: SearchDoc | None = field(default=None, init=False, repr=False)
 
     @property
     def id_str(self) -> str:
@@ -63,6 +66,11 @@ class Post:
         return any(m.username.lower() == user.username.lower() for m in self.entities.mentions)
 
     def search_doc(self) -> SearchDoc:
+        if self._doc is None:
+            self._doc = self._make_search_doc()
+        return self._doc
+
+    def _make_search_doc(self) -> SearchDoc:
         return SearchDoc(
             words=words(self.text),
             hashtags=frozenset(h.tag.lower() for h in self.entities.hashtags),
@@ -89,6 +97,10 @@ class World:
         self._users_by_id = {u.id: u for u in transcript.everyone()}
         self.posts: dict[int, Post] = {}
         self._keys: dict[str, Post] = {}
+        # Indexes, so a search or a metric costs what it returns, not the size of the world:
+        self._ids: list[int] = []  # every post id, ascending
+        self._responses: dict[int, list[Post]] = {}  # id → the posts replying to, quoting, reposting it
+        self._by_author: dict[str, list[Post]] = {}
         self._last_live_id = 0
         self._load(transcript, start, speed)
 
@@ -118,9 +130,11 @@ class World:
         """The post a transcript or injected `key` got; KeyError when no post has it."""
         return self._keys[key]
 
-    def visible(self, now: datetime) -> list[Post]:
-        """Every post visible at `now`, newest (largest id) first."""
-        return sorted((p for p in self.posts.values() if p.visible(now)), key=lambda p: p.id, reverse=True)
+    def visible(self, now: datetime, *, above: int | None = None) -> list[Post]:
+        """Every post visible at `now`, newest (largest id) first; only those with an id over `above`."""
+        first = 0 if above is None else bisect_right(self._ids, above)
+        posts = (self.posts[post_id] for post_id in reversed(self._ids[first:]))
+        return [p for p in posts if p.visible(now)]
 
     def create(
         self,
@@ -147,7 +161,7 @@ class World:
     def public_metrics(self, post: Post, now: datetime) -> dict[str, int]:
         """Counts from the posts visible at `now`: replies, quotes and reposts among them, and likes."""
         replies = quotes = reposts = 0
-        for other in self.posts.values():
+        for other in self._responses.get(post.id, ()):
             if not other.visible(now):
                 continue
             replies += other.reply_to is post and other.repost_of is None
@@ -163,7 +177,7 @@ class World:
         }
 
     def tweet_count(self, user: User, now: datetime) -> int:
-        return sum(1 for p in self.posts.values() if p.author is user and p.visible(now))
+        return sum(1 for p in self._by_author.get(user.id, ()) if p.visible(now))
 
     def reply_allowed(self, target: Post) -> bool:
         """Self-serve rule: the target is the account's own post, mentions it, replies to it or quotes it."""
@@ -228,6 +242,11 @@ class World:
 
     def _add(self, post: Post) -> None:
         self.posts[post.id] = post
+        insort(self._ids, post.id)
+        self._by_author.setdefault(post.author.id, []).append(post)
+        targets = {id(t): t for t in (post.reply_to, post.quote_of, post.repost_of) if t is not None}
+        for target in targets.values():
+            self._responses.setdefault(target.id, []).append(post)
         if post.key is not None:
             self._keys[post.key] = post
 
