@@ -6,6 +6,9 @@ Cursor rule (X's): remember the first page's `meta.newest_id` as the next `since
 with the same `since_id`. Chats that share a query share a cursor; a chat joining a group late is first
 read alone from its window's start, then joins (its posts may be read once more on that tick: the store
 keeps one row per post and run).
+
+The X budget (`bot.policy.read_mode`) may narrow a chat that reads `all` to hosts and mentions, or stop
+reading it; each post stored is also checked for an opt-out addressed to the account.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
-from bot.config import Chat, Config
+from bot.config import Chat, Config, ReadMode
+from bot.errors import XError
 from bot.events import EventKind, classify
+from bot.policy import note_opt_out, read_mode
 from bot.query import ChatMatch, chat_query, combined_queries, route_post
 from bot.runs import save_cursor
 from bot.store.db import Store
@@ -27,16 +33,21 @@ from bot.store.models import ChatPost, ChatRun, PostEvent
 from bot.x.gateway import XGateway
 from bot.x.types import SearchPage, XPost
 
+log = structlog.get_logger("bot.reading")
+
 MAX_PAGES = 50  # a bound on one poll: 5,000 posts is far beyond any chat's burst
 
 
 @dataclass
 class PollResult:
-    """What one poll read: posts returned by X (with repeats) and posts new to the store, per chat."""
+    """What one poll read: posts returned by X (with repeats) and posts new to the store, per chat;
+    `limited`: the chats the X budget narrowed or stopped, and why."""
 
     requests: int = 0
     tweets_read: int = 0
+    error: XError | None = None  # X failed this poll (after the gateway's bounded retries)
     new_posts: dict[str, list[ChatPost]] = field(default_factory=dict)
+    limited: dict[str, str] = field(default_factory=dict)
 
     @property
     def questions(self) -> list[ChatPost]:
@@ -51,10 +62,12 @@ class Reader:
         self.store = store
         self.gateway = gateway
         self.clock = clock
+        self._modes: dict[str, ReadMode | None] = {}  # as the X budget allows (see `_within_budget`)
 
     def poll(self, runs: Sequence[ChatRun]) -> PollResult:
         """Read every live run once: the groups already reading first, then each new run alone."""
         result = PollResult()
+        runs = self._within_budget(runs, result)
         ongoing = [run for run in runs if run.since_id is not None]
         for group in self._groups(ongoing):
             self._read_group(group, result)
@@ -63,6 +76,25 @@ class Reader:
                 newest = self._read_group([run], result)
                 self._catch_up(run, newest, [other for other in runs if other is not run])
         return result
+
+    def _within_budget(self, runs: Sequence[ChatRun], result: PollResult) -> list[ChatRun]:
+        """The runs the X budget lets read, each with the mode it may read in (`bot.policy.read_mode`):
+        its own, hosts+mentions near the budget, none at it. A change is logged as a warning once."""
+        now = self.clock.now()
+        with self.store.session() as session:
+            modes = {
+                run.chat_slug: read_mode(session, self.config.chat(run.chat_slug), run, self.config, now)
+                for run in runs
+            }
+        for slug, (mode, why) in modes.items():
+            if why:
+                result.limited[slug] = why
+            if slug in self._modes and self._modes[slug] != mode:
+                log.warning(
+                    "budget.read_mode", chat=slug, read=mode or "stopped", reason=why or "within budget"
+                )
+            self._modes[slug] = mode
+        return [run for run in runs if modes[run.chat_slug][0] is not None]
 
     def _catch_up(self, run: ChatRun, newest: str | None, others: list[ChatRun]) -> None:
         """A new run just read everything up to now on its own, after the other runs were read. Moving its
@@ -82,7 +114,8 @@ class Reader:
         return [[by_slug[slug] for slug in slugs] for _query, slugs in combined_queries(parts)]
 
     def _query(self, chat: Chat) -> str:
-        return chat_query(chat.hashtag, read=chat.read, hosts=chat.hosts, account=self.config.account.handle)
+        read = self._modes.get(chat.slug) or chat.read
+        return chat_query(chat.hashtag, read=read, hosts=chat.hosts, account=self.config.account.handle)
 
     def _read_group(self, runs: list[ChatRun], result: PollResult) -> str | None:
         """Read one query for `runs`; returns the newest post id seen (None when nothing came)."""
@@ -136,6 +169,7 @@ class Reader:
             row = _chat_post(run, post, self.config.chat(run.chat_slug), account, self.clock)
             session.add(row)
             session.flush()
+            note_opt_out(session, row, run.chat_slug, self.config)
             result.new_posts.setdefault(run.chat_slug, []).append(row)
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import statistics
 import time
 from collections import Counter
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from sqlalchemy import select
 from bot.clock import FakeClock
 from bot.config import Config
 from bot.drafting import Drafter
+from bot.policy import PolicyHold, UsageRecorder
 from bot.review import approve, queue
 from bot.runner import sandbox_gateway, transcript_chat, transcript_length
 from bot.sandbox.server import SandboxServer
@@ -30,6 +31,8 @@ from bot.store.db import Store
 from bot.store.models import ChatPost, Draft, DraftState
 from bot.worker import Worker
 
+# The rules that hold a promotion until the account has engaged enough.
+RATIO_RULES = {"engage_before_promote", "max_promo_share"}
 REPLAY_START = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Monday 21:00 in New York
 
 
@@ -94,6 +97,8 @@ class Replay:
     approve: Literal["all", "none"] = "none"
     start: datetime = REPLAY_START
     tier: str = "self-serve"
+    # Drafts the policy held at approval: id → (the rules that held it, the reason), the last time.
+    held: dict[int, tuple[tuple[str, ...], str]] = field(default_factory=dict, init=False)
 
     def run(self) -> dict[str, Any]:
         clock = ReplayClock(self.start)
@@ -113,24 +118,27 @@ class Replay:
         worker = Worker(
             config=config,
             store=self.store,
-            gateway=sandbox_gateway(server, clock),
+            gateway=sandbox_gateway(server, clock, on_request=UsageRecorder(self.store)),
             drafter=self.drafter,
             clock=clock,
         )
         window = Window(chat.slug, self.start, self.start + chat.duration)
         run = worker.join_window(chat, window)
         worker.publisher.reconcile()
-        each_step = (lambda: self._approve_pending(clock)) if self.approve == "all" else None
+        each_step = (lambda: self._approve_pending(clock, config)) if self.approve == "all" else None
         reads = drive(worker, clock, until=window.end + timedelta(seconds=1), each_step=each_step)
         worker.tick()  # closes the run and expires what is left
         with self.store.session() as session:
             unique = len(set(session.scalars(select(ChatPost.tweet_id).where(ChatPost.run_id == run.id))))
         return self._summary(server, run.id, reads.tweets_read, unique)
 
-    def _approve_pending(self, clock: ReplayClock) -> None:
-        ids = [draft.id for draft in queue(self.store)]
-        if ids:
-            approve(self.store, ids, clock=clock, by="replay")
+    def _approve_pending(self, clock: ReplayClock, config: Config) -> None:
+        """Approve every pending draft the policy allows, one by one, as a person would; note the held."""
+        for draft in queue(self.store):
+            try:
+                approve(self.store, [draft.id], clock=clock, by="replay", config=config)
+            except PolicyHold as hold:
+                self.held[draft.id] = (hold.verdict.rules, hold.verdict.reason)
 
     def _summary(self, server: SandboxServer, run_id: int, reads: int, unique: int) -> dict[str, Any]:
         with self.store.session() as session:
@@ -148,12 +156,18 @@ class Replay:
         ]
         usage = server.usage()
         states = Counter(d.state for d in drafts)
+        held = {d.id: d for d in drafts if d.id in self.held}
         return {
             "questions": len(questions),
             "drafts": dict(Counter(d.kind for d in drafts)),
             "posted": states[DraftState.POSTED],
             "handed_off": states[DraftState.HANDED_OFF],
-            "blocked_by_ratio": 0,
+            "held": len(held),
+            "blocked_by_ratio": sum(
+                1
+                for d in held.values()
+                if d.state != DraftState.POSTED and set(self.held[d.id][0]) & RATIO_RULES
+            ),
             "expired": states[DraftState.EXPIRED],
             "rejected": states[DraftState.REJECTED],
             "x_requests": usage["requests_total"],
@@ -175,6 +189,9 @@ class Replay:
             "handoffs": [
                 {"draft_id": d.id, "kind": d.kind, "url": d.handoff_url} for d in drafts if d.handoff_url
             ],
+            "held_drafts": [
+                {"draft_id": d.id, "state": d.state, "reason": self.held[d.id][1]} for d in held.values()
+            ],
         }
 
 
@@ -190,10 +207,12 @@ def render_summary(summary: dict[str, Any]) -> str:
     latency = summary["latency_ms"]
     lines = [
         f"questions {summary['questions']}  drafts {summary['drafts']}  posted {summary['posted']}  "
-        f"handed off {summary['handed_off']}  expired {summary['expired']}",
+        f"handed off {summary['handed_off']}  expired {summary['expired']}  held {summary['held']} "
+        f"(never posted for the promotion rules: {summary['blocked_by_ratio']})",
         f"X requests {summary['x_requests']}  tweets read {summary['tweets_read']} "
         f"(unique {summary['unique_tweets']})  billed ${summary['billed_usd']:.3f}",
         f"question → draft latency ms: p50 {latency['p50']}  p95 {latency['p95']}  max {latency['max']}",
     ]
     lines += [f"  posted: {p['text']}" for p in summary["posts"]]
+    lines += [f"  held #{h['draft_id']} ({h['state']}): {h['reason']}" for h in summary["held_drafts"]]
     return "\n".join(lines)

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 
 import structlog
@@ -26,9 +27,13 @@ from bot.answering import Answerer
 from bot.clock import Clock, SystemClock
 from bot.config import Chat, Config
 from bot.drafting import Drafter
+from bot.errors import XError, XPermanentError, XTransientError
+from bot.health import HealthWatch, x_health
 from bot.lease import Leases
 from bot.publisher import Publisher
 from bot.reading import PollResult, Reader
+from bot.reload import ConfigWatcher
+from bot.review import settle_handoffs
 from bot.runs import close_ended_runs, live_runs, open_run
 from bot.schedule import Window, current_window, trigger_for
 from bot.store.db import Store
@@ -38,6 +43,7 @@ from bot.x.gateway import XGateway
 log = structlog.get_logger("bot.worker")
 
 MISFIRE_GRACE = 300  # seconds: a join that fires up to 5 minutes late still joins
+PERMANENT_BACKOFF = 60.0  # seconds between reads while X refuses for a reason a person must fix
 SHUTDOWN_GRACE = 20.0  # seconds to finish the in-flight post after SIGTERM
 QUIET_AFTER = timedelta(minutes=3)  # no new post for this long: the chat is quiet, poll slower
 FAST_FOR = timedelta(seconds=60)  # poll faster for a minute after a host question: answers flood in
@@ -82,9 +88,17 @@ class Worker:
         self.clock = clock
         self.reader = Reader(config=config, store=store, gateway=gateway, clock=clock)
         self.answerer = Answerer(config=config, store=store, drafter=drafter, clock=clock)
-        self.publisher = Publisher(store=store, gateway=gateway, clock=clock, min_gap=min_gap)
+        self.publisher = Publisher(config=config, store=store, gateway=gateway, clock=clock, min_gap=min_gap)
         self.pace = PollPace(base=min((c.poll for c in config.chats), default=10))
         self.leases = Leases(store)
+        self.health = HealthWatch()
+
+    def reload(self, config: Config) -> None:
+        """Use a new config from the next job on (the parts that read it hold the same attribute)."""
+        self.config = config
+        for part in (self.reader, self.answerer, self.publisher):
+            part.config = config
+        self.pace.base = min((c.poll for c in config.chats), default=10)
 
     def start(self) -> list[ChatRun]:
         """At start: settle posts a crash left half-done, then join every chat whose window is open now."""
@@ -128,15 +142,26 @@ class Worker:
         runs = [run for run in runs if run.id in held]
         if not runs:
             return PollResult()
-        result = self.reader.poll(runs)
+        try:
+            result = self.reader.poll(runs)
+        except XError as exc:  # told once through the health watch, tried again at the next poll
+            result = PollResult(error=exc)
         for run in runs:
             structlog.contextvars.bind_contextvars(chat=run.chat_slug, run=run.id)
             self.answerer.draft_missing(run)
         structlog.contextvars.unbind_contextvars("chat", "run")
+        with self.store.session() as session:
+            self.health.update(x_health(session, self.clock.now()))
+        settle_handoffs(self.store, clock=self.clock, by="worker")  # seen posted, or not seen in time
         return result
 
     def next_poll_in(self, result: PollResult) -> float:
-        return self.pace.next_interval(result, self.clock.now(), self._rate_floor())
+        interval = self.pace.next_interval(result, self.clock.now(), self._rate_floor())
+        if isinstance(result.error, XTransientError) and result.error.retry_after:
+            return max(interval, result.error.retry_after)  # X said when to come back
+        if isinstance(result.error, XPermanentError):
+            return max(interval, PERMANENT_BACKOFF)  # credits, keys: a person must act first
+        return interval
 
     def _rate_floor(self) -> float:
         """Seconds between searches that keep within what the last rate-limit headers allow."""
@@ -174,8 +199,14 @@ class _InFlight:
             return self._idle.wait_for(lambda: self._count == 0, timeout)
 
 
-def run_forever(worker: Worker, clock: SystemClock, on_ready: Callable[[], None] | None = None) -> int:
-    """Run the worker's jobs on a BlockingScheduler until SIGTERM/SIGINT. Returns the exit status."""
+def run_forever(
+    worker: Worker,
+    clock: SystemClock,
+    on_ready: Callable[[], None] | None = None,
+    config_path: Path | None = None,
+) -> int:
+    """Run the worker's jobs on a BlockingScheduler until SIGTERM/SIGINT; with `config_path`, pick up
+    edits of the config every minute and on SIGHUP. Returns the exit status."""
     scheduler = BlockingScheduler(
         timezone=UTC,
         executors={"default": ThreadPoolExecutor(max_workers=3)},
@@ -212,10 +243,34 @@ def run_forever(worker: Worker, clock: SystemClock, on_ready: Callable[[], None]
             except Exception:
                 log.exception("publish.failed")
 
+    def schedule_joins() -> None:
+        wanted = {f"join:{chat.slug}": chat for chat in worker.config.chats}
+        for job in scheduler.get_jobs():
+            if job.id.startswith("join:") and job.id not in wanted:
+                job.remove()
+        for job_id, chat in wanted.items():
+            scheduler.add_job(join, trigger_for(chat), args=[chat.slug], id=job_id, replace_existing=True)
+
+    watcher = ConfigWatcher(config_path) if config_path is not None else None
+
+    def reload() -> None:
+        assert watcher is not None
+        with in_flight:
+            config = watcher.changed()
+            if config is not None:
+                worker.reload(config)
+                schedule_joins()
+                worker.join_current()  # a chat whose window is open now is joined at once
+                poll_in(0)
+
     worker.start()
-    for chat in worker.config.chats:
-        scheduler.add_job(join, trigger_for(chat), args=[chat.slug], id=f"join:{chat.slug}")
+    schedule_joins()
     poll_in(0)
+    if watcher is not None:
+        scheduler.add_job(reload, "interval", seconds=60, id="reload")
+        signal.signal(
+            signal.SIGHUP, lambda *_: scheduler.add_job(reload, id="reload-now", replace_existing=True)
+        )
     scheduler.add_job(publish, "interval", seconds=2, id="publish")
     _install_signal_handlers(scheduler, clock, in_flight)
     log.info("worker.started", chats=[c.slug for c in worker.config.chats])

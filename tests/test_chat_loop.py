@@ -43,6 +43,11 @@ def make_worker(config: Config, store: Store, clock: FakeClock) -> MakeWorker:
     return make
 
 
+def _answers(store: Store) -> list[Draft]:
+    """The pending answer drafts (the queue also holds replies, likes, follows… for other posts)."""
+    return [draft for draft in queue(store) if draft.kind == "answer"]
+
+
 def _stored_tweets(store: Store) -> list[str]:
     with store.session() as session:
         return list(session.scalars(select(ChatPost.tweet_id)))
@@ -74,7 +79,7 @@ def test_a_question_becomes_a_draft_in_the_queue_and_approval_posts_it_once(
     assert [run.chat_slug for run in worker.start()] == ["jobhuntchat"]
     drive(worker, clock, until=CHAT_START + timedelta(minutes=6))
 
-    (draft,) = queue(store)
+    (draft,) = _answers(store)
     assert (draft.kind, draft.question_number, draft.state) == ("answer", 1, "pending")
     assert draft.text.startswith("A1") and "#JobHuntChat" in draft.text
     assert draft.target_tweet_id == chat_sandbox.post_id("q1")
@@ -134,7 +139,7 @@ def test_a_crash_between_the_api_call_and_the_commit_does_not_post_twice(
     worker = make_worker(chat_sandbox)
     worker.start()
     drive(worker, clock, until=CHAT_START + timedelta(minutes=6))
-    (draft,) = queue(store)
+    (draft,) = _answers(store)
     approve(store, [draft.id], clock=clock, by="cli")
 
     heal = _crash_when_recording_posted(store)
@@ -162,7 +167,7 @@ def test_a_crash_before_the_post_reached_x_posts_it_after_the_restart(
     worker = make_worker(chat_sandbox)
     worker.start()
     drive(worker, clock, until=CHAT_START + timedelta(minutes=6))
-    (draft,) = queue(store)
+    (draft,) = _answers(store)
     approve(store, [draft.id], clock=clock, by="cli")
     with store.session() as session:  # claimed, then the process died before calling X
         from bot.store.drafts import claim_for_posting
@@ -197,12 +202,12 @@ def test_an_edited_answer_is_checked_again_before_approval(
     worker = make_worker(chat_sandbox)
     worker.start()
     drive(worker, clock, until=CHAT_START + timedelta(minutes=6))
-    (draft,) = queue(store)
+    (draft,) = _answers(store)
     with pytest.raises(DraftStateError, match="starts with A2, the question is Q1"):
         approve(store, [draft.id], clock=clock, by="cli", text="A2 wrong number #JobHuntChat")
     with pytest.raises(DraftStateError, match="289/280 characters"):
         approve(store, [draft.id], clock=clock, by="cli", text="A1 " + "x" * 273 + " #JobHuntChat")
-    assert [d.state for d in queue(store)] == ["pending"]  # nothing changed
+    assert [d.state for d in _answers(store)] == ["pending"]  # nothing changed
 
     edited = "A1 I keep a list of company career handles #JobHuntChat"
     approve(store, [draft.id], clock=clock, by="cli", text=edited)

@@ -28,8 +28,8 @@ CHATS = {
     "when: {day: sunday, time: '19:00', timezone: Europe/London}}",
     "biweekly": '{slug: biweekly, hashtag: "#CareerChat", title: Career, hosts: ["@host"], duration: 1h, '
     "when: {day: wednesday, time: '12:00', timezone: America/Chicago, every: 2 weeks, starting: 2026-01-07}}",
-    "lastfriday": '{slug: lastfriday, hashtag: "#LastFri", title: Last Friday, hosts: ["@host"], duration: 45m, '
-    "when: {day: friday, time: '16:30', timezone: Europe/Berlin, every: month, nth: last}}",
+    "lastfriday": '{slug: lastfriday, hashtag: "#LastFri", title: Last Friday, hosts: ["@host"], '
+    "duration: 45m, when: {day: friday, time: '16:30', timezone: Europe/Berlin, every: month, nth: last}}",
 }
 
 
@@ -43,7 +43,7 @@ def _worker(config: Config, store: Store, clock: FakeClock) -> Worker:
         api_key="k",
         api_secret="s",
         access_token="1000-t",
-        access_token_secret="ts",  # noqa: S106
+        access_token_secret="ts",
         api_base="http://127.0.0.1:9",
         clock=clock,
     )
