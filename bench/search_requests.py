@@ -5,7 +5,7 @@ queries of the chats live together into as few as fit X's 512 characters, so a t
 page for each further hundred posts) however many chats are live. The last row reads 20 chats in
 `hosts+mentions`, whose queries are longer: they no longer fit one query, and the requests per tick show it.
 
-    python -m bench.search_requests [--posts-per-chat 150]
+    python -m bench.search_requests [--posts-per-chat 100]
 """
 
 from __future__ import annotations
@@ -120,8 +120,8 @@ def _peak(times: list[datetime]) -> int:
 def run(
     *,
     counts: tuple[int, ...] = (1, 5, 20),
-    posts_per_chat: int = 150,
-    minutes: int = 60,
+    posts_per_chat: int = 100,
+    minutes: int = 30,
     poll: int = 10,
     doc: Path = DOC,
     command: str,
@@ -134,7 +134,8 @@ def run(
     spread = [r.per_tick for r in flat]
     body = "\n".join(
         [
-            f"All chats live in one {minutes}-minute window, {posts_per_chat} posts and 8 questions each, "
+            f"All chats live in one {minutes}-minute window (rates per hour are scaled from it), "
+            f"{posts_per_chat} posts and 8 questions each, "
             "polled by one worker (every 10 s; 5 s for a minute after a question). A tick is one poll of "
             "every live chat.",
             "",
@@ -172,7 +173,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.search_requests", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--posts-per-chat", type=int, default=150)
+    parser.add_argument("--posts-per-chat", type=int, default=100)
     args = parser.parse_args(argv)
     quiet_logs()
     run(posts_per_chat=args.posts_per_chat, command="python -m bench.search_requests")

@@ -103,6 +103,23 @@ def _reject(args: argparse.Namespace) -> int:
     return 0
 
 
+def _regenerate(args: argparse.Namespace) -> int:
+    from bot.answering import Answerer
+    from bot.config import load_config
+    from bot.runner import drafter_from_settings
+
+    settings, clock = _settings(), _clock()
+    answerer = Answerer(
+        config=load_config(args.config or settings.chatcaddy_config),
+        store=_store(),
+        drafter=drafter_from_settings(settings, clock),
+        clock=clock,
+    )
+    draft = answerer.regenerate(args.id, hint=args.hint, by="cli")
+    print(f"regenerated #{draft.id} ({draft.kind}, pending): {draft.text}")
+    return 0
+
+
 def _policy(args: argparse.Namespace) -> int:
     from bot.policy import render_standing, standing
 
@@ -237,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     reject.add_argument("ids", type=int, nargs="+", metavar="ID")
     reject.add_argument("--reason")
     reject.set_defaults(func=_reject)
+
+    regenerate = sub.add_parser("regenerate", help="fresh text for a draft, same target (old text kept)")
+    regenerate.add_argument("id", type=int)
+    regenerate.add_argument("--hint", help="steer the new draft, e.g. 'mention the homelab'")
+    regenerate.add_argument("--config")
+    regenerate.set_defaults(func=_regenerate)
 
     pol = sub.add_parser(
         "policy", help="your standing: engagement before promotion, limits, budget, held drafts"

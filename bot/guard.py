@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from twitter_text import extract_emojis_with_indices
 
 from bot.drafting import bare_link
-from bot.drafting.matching import longest_shared_run, near_duplicate, similarity
+from bot.drafting.matching import content_stems, longest_shared_run, near_duplicate, similarity
 from bot.text import (
     answer_number,
     clean,
@@ -50,11 +50,13 @@ MAX_EMOJI = 9
 MAX_POST_CHARS = 600
 QUOTE_CHARS = 500
 MAX_COPIED_WORDS = 8
+MIN_RESTATED = 4  # a draft sharing this many words with its target and adding at most one restates it
 
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 _ZERO_WIDTH = re.compile("[\u200b\u200c\u2060-\u2064\ufeff\u180e\u00ad]")
 _ZWJ_IN_WORD = re.compile(r"(?<=\w)\u200d|\u200d(?=\w)")
 _MENTION = re.compile(r"(?<![\w@＠])[@＠](\w{1,20})")
+_RAW_LINK = re.compile(r"\b(?:[a-z][a-z0-9+.-]*://|www\.)\S+", re.IGNORECASE)
 _REPEATS = re.compile(r"(.)\1{14,}", re.DOTALL)
 _FILLER = r"(?:(?:all|any|the|your|my|these|those|previous|prior|above|earlier|system|of)\s+)*"
 _INJECTIONS = [
@@ -101,11 +103,11 @@ _LOOKALIKES = str.maketrans(
 def input_flags(text: str, hashtag: str) -> tuple[str, ...]:
     """What is hostile or odd about a post from X, as flag names (empty for an ordinary post)."""
     flags: list[str] = []
-    plain = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text))
+    plain = _ZWJ_IN_WORD.sub("", _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text)))
     checks = (
         (INJECTION, any(p.search(plain) for p in _INJECTIONS)),
         (FAKE_TURN, bool(_FAKE_TURN.search(plain))),
-        (LINK, bool(url_spans(clean(text)))),
+        (LINK, bool(links_in(text))),
         (MENTION_BOMB, len({m.casefold() for m in _MENTION.findall(text)}) > MAX_MENTIONS),
         (BIDI, bool(_BIDI.search(text))),
         (ZERO_WIDTH, bool(_ZERO_WIDTH.search(text) or _ZWJ_IN_WORD.search(text))),
@@ -221,11 +223,19 @@ def _form_problems(text: str, rules: OutputRules) -> list[str]:
     return problems
 
 
-def _foreign_links(text: str, allowed: tuple[str, ...]) -> list[str]:
-    own = {bare_link(link) for link in allowed}
+def links_in(text: str) -> list[str]:
+    """Every link in a text: what X would link (twitter-text), and anything with a scheme or "www." even
+    on a domain X does not know (an attacker's link need not be one X would render)."""
     cleaned = clean(text)
     found = [cleaned[span.start : span.end] for span in url_spans(cleaned)]
-    return [f"links to {url}, which is not in your material" for url in found if bare_link(url) not in own]
+    found += [m.rstrip(".,;:!?)'\"") for m in _RAW_LINK.findall(cleaned)]
+    return list(dict.fromkeys(found))
+
+
+def _foreign_links(text: str, allowed: tuple[str, ...]) -> list[str]:
+    own = {bare_link(link) for link in allowed}
+    foreign = [url for url in links_in(text) if bare_link(url) not in own]
+    return [f"links to {url}, which is not in your material" for url in foreign]
 
 
 def _foreign_mentions(text: str, people: frozenset[str]) -> list[str]:
@@ -240,7 +250,9 @@ def _copy_problems(text: str, target: str) -> list[str]:
     run = longest_shared_run(text, target)
     if run > MAX_COPIED_WORDS:
         return [f"copies {run} words in a row from the post it answers"]
-    if similarity(text, target) >= 0.5:
+    said, answered = content_stems(text), content_stems(target)
+    adds_nothing = len(said & answered) >= MIN_RESTATED and len(said - answered) <= 1
+    if similarity(text, target) >= 0.5 or adds_nothing:
         return ["restates the post it answers"]
     return []
 

@@ -8,6 +8,8 @@ in the database. SQLite is for one worker: every lease is granted.
 
 from __future__ import annotations
 
+import weakref
+import zlib
 from collections.abc import Iterable
 
 import structlog
@@ -18,8 +20,11 @@ from bot.store.db import Store
 
 log = structlog.get_logger("bot.lease")
 
-RUN_LOCKS = 0x63636872  # "cchr": the advisory-lock namespace of chat runs
-PUBLISHER_LOCK = (0x63637075, 0)  # "ccpu": one publisher at a time keeps posts `min_gap` apart
+
+def _namespace(name: str, schema: str) -> int:
+    """An advisory-lock namespace (a positive int4). Advisory locks are per database, not per schema: the
+    schema is part of the key, so installations (and test schemas) sharing a database don't collide."""
+    return zlib.crc32(f"chatcaddy:{name}:{schema}".encode()) & 0x7FFFFFFF
 
 
 class Leases:
@@ -35,13 +40,13 @@ class Leases:
         ids = list(run_ids)
         if not self.shared:
             return ids
-        return [run_id for run_id in ids if run_id in self._runs or self._try(RUN_LOCKS, run_id, self._runs)]
+        return [run_id for run_id in ids if run_id in self._runs or self._try("runs", run_id, self._runs)]
 
     def publisher(self) -> bool:
         """Whether this worker is the one that posts."""
         if not self.shared or self._publisher:
             return True
-        self._publisher = self._try_lock(*PUBLISHER_LOCK)
+        self._publisher = self._try_lock("publisher", 0)
         return self._publisher
 
     def release(self) -> None:
@@ -52,18 +57,20 @@ class Leases:
         self._runs.clear()
         self._publisher = False
 
-    def _try(self, space: int, key: int, held: set[int]) -> bool:
+    def _try(self, space: str, key: int, held: set[int]) -> bool:
         if self._try_lock(space, key):
             held.add(key)
             log.info("lease.taken", run=key)
             return True
         return False
 
-    def _try_lock(self, space: int, key: int) -> bool:
+    def _try_lock(self, space: str, key: int) -> bool:
         try:
             connection = self._connect()
+            schema = str(connection.scalar(text("SELECT current_schema()")))
             taken = connection.scalar(
-                text("SELECT pg_try_advisory_lock(:space, :key)"), {"space": space, "key": key}
+                text("SELECT pg_try_advisory_lock(:space, :key)"),
+                {"space": _namespace(space, schema), "key": key},
             )
             connection.commit()
             return bool(taken)
@@ -78,4 +85,7 @@ class Leases:
     def _connect(self) -> Connection:
         if self._connection is None or self._connection.closed:
             self._connection = self.store.engine.connect()
+            # A worker dropped without `release` (a test's "crashed" worker) still hands its connection
+            # back when it is collected, which frees its locks, as a dead process's closed socket does.
+            weakref.finalize(self, self._connection.close)
         return self._connection

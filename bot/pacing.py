@@ -2,7 +2,8 @@
 and the answers keep their place under the hourly post limit.
 
 - At most `max_pending` of the chat's drafts wait for a person at once.
-- Per run: `max_replies` replies, and a few shares, reposts, likes and follows (`RUN_LIMITS`).
+- Per run: `max_replies` replies, and a few shares, reposts, likes and follows (`RUN_LIMITS`), to others'
+  posts; replies to people who talk to the account come on top (the policy limits those per person).
 - Per question: one reply, one share or repost, one like and one follow (replies to people who talk to
   the account come on top).
 - The hourly post limit (`policy.posts_per_hour`, counted as the policy counts it: posted in the last hour
@@ -61,7 +62,7 @@ class Pace:
         """Whether a draft of `kind` about Q`question` may be made now."""
         direct = score >= DIRECT
         is_post = kind in POST_ACTIONS
-        if self.full or self.per_kind[kind] >= self.limits[kind]:
+        if self.full or (not direct and self.per_kind[kind] >= self.limits[kind]):
             return False
         if is_post and self.slots < (1 if direct else 2):
             return False
@@ -77,7 +78,7 @@ class Pace:
         group = (_group(kind), question)
         self.pending += 1
         self.spare -= kind in TEXT_ACTIONS
-        self.per_kind[kind] += 1
+        self.per_kind[kind] += not direct
         self.slots -= is_post
         self.per_question[group] += not direct
 
@@ -99,8 +100,8 @@ def pace_for(
         spare=unsaid - to_come,
     )
     for draft in drafts:
-        pace.per_kind[draft.kind] += 1
         if draft.kind in DRAFTED and (draft.score or 0.0) < DIRECT:
+            pace.per_kind[draft.kind] += 1
             pace.per_question[(_group(Action(draft.kind)), draft.question_number)] += 1
     return pace
 

@@ -167,7 +167,8 @@ class Publisher:
                 current.handoff_url = reply_intent(current.text, current.target_tweet_id)
                 transition(session, current, DraftState.HANDED_OFF, by=BY, why=str(exc), at=now)
             elif isinstance(exc, XNotFound) and current.target_tweet_id:
-                policy.forget_deleted(session, current.target_tweet_id, now)  # the draft goes with it
+                transition(session, current, DraftState.FAILED, by=BY, why=str(exc), at=now)
+                policy.forget_deleted(session, current.target_tweet_id, now)  # its drafts go with the post
             elif isinstance(exc, XTransientError):
                 self._retry_at = now + timedelta(seconds=exc.retry_after or 30)
                 transition(session, current, DraftState.APPROVED, by=BY, why=f"will retry: {exc}", at=now)

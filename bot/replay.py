@@ -126,8 +126,11 @@ class Replay:
         run = worker.join_window(chat, window)
         worker.publisher.reconcile()
         each_step = (lambda: self._approve_pending(clock, config)) if self.approve == "all" else None
-        reads = drive(worker, clock, until=window.end + timedelta(seconds=1), each_step=each_step)
-        worker.tick()  # closes the run and expires what is left
+        try:
+            reads = drive(worker, clock, until=window.end + timedelta(seconds=1), each_step=each_step)
+            worker.tick()  # closes the run and expires what is left
+        finally:
+            worker.close()
         with self.store.session() as session:
             unique = len(set(session.scalars(select(ChatPost.tweet_id).where(ChatPost.run_id == run.id))))
         return self._summary(server, run.id, reads.tweets_read, unique)
@@ -171,6 +174,12 @@ class Replay:
             "expired": states[DraftState.EXPIRED],
             "rejected": states[DraftState.REJECTED],
             "x_requests": usage["requests_total"],
+            # Calls X refused (not rate limits, not posts gone): none when the policy routes as X allows.
+            "x_refused": [
+                {"endpoint": r["endpoint"], "status": r["status"]}
+                for r in server.requests()
+                if r["status"] is not None and 400 <= r["status"] < 500 and r["status"] not in (404, 429)
+            ],
             "tweets_read": reads,
             "unique_tweets": unique,
             "billed_usd": usage["usd"],

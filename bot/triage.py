@@ -35,15 +35,15 @@ from bot.guard import input_flags, is_severe
 from bot.material import Material
 from bot.store.models import ChatPost, PostEvent
 
-STRONG_TOUCH = 3.0  # two ideas, or an idea and two words, in common: something of one's own to say
+STRONG_TOUCH = 2.5  # an idea and a word (or more) in common: something of one's own to say
 LIKE_TOUCH = 1.5  # an idea (or two words) in common: worth a like
 STRONG_ANSWER = 2  # response points (a reply 1, a quote 2, a host or guest author 1)
 
 MayEngage = Callable[[str], tuple[bool, str]]
 
 _OPT_OUT = re.compile(
-    r"^(stop|unsubscribe|opt ?out|leave me alone|go away|no bots?|block|do not reply|don'?t reply"
-    r"|stop (replying|tagging|mentioning|messaging|it)( to me| me)?( please)?)$"
+    r"^(please )?(stop|unsubscribe|opt ?out|leave me alone|go away|no bots?|block|do not reply|don'?t reply"
+    r"|stop (replying|tagging|mentioning|messaging|it)( to me| me)?)( please)?$"
 )
 _THANKS = re.compile(r"\b(thanks|thank you|thx|welcome|great to have|glad you|cheers|appreciate)\b", re.I)
 

@@ -93,6 +93,10 @@ class Worker:
         self.leases = Leases(store)
         self.health = HealthWatch()
 
+    def close(self) -> None:
+        """Free what the worker holds outside the database's rows: its leases' connection."""
+        self.leases.release()
+
     def reload(self, config: Config) -> None:
         """Use a new config from the next job on (the parts that read it hold the same attribute)."""
         self.config = config

@@ -35,12 +35,18 @@ def chat_sandbox(clock: FakeClock) -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def make_worker(config: Config, store: Store, clock: FakeClock) -> MakeWorker:
+def make_worker(config: Config, store: Store, clock: FakeClock) -> Iterator[MakeWorker]:
+    made: list[Worker] = []
+
     def make(server: SandboxServer) -> Worker:
         gateway = sandbox_gateway(server, clock)
-        return Worker(config=config, store=store, gateway=gateway, drafter=OfflineDrafter(), clock=clock)
+        drafter = OfflineDrafter()
+        made.append(Worker(config=config, store=store, gateway=gateway, drafter=drafter, clock=clock))
+        return made[-1]
 
-    return make
+    yield make
+    for worker in made:  # as a process's end closes its connections
+        worker.close()
 
 
 def _answers(store: Store) -> list[Draft]:
@@ -105,6 +111,7 @@ def test_a_restart_in_the_middle_resumes_from_the_cursor_without_reading_a_post_
     read_before = chat_sandbox.usage()["tweets_returned"]
     assert 0 < read_before < len(chat_sandbox.posted()) + 15
 
+    first.close()  # the process died: its connections (and leases) are gone with it
     clock.advance(timedelta(minutes=2))  # down for two minutes, then a new process starts
     second = make_worker(chat_sandbox)
     assert [run.since_id for run in second.start()] != [None]  # joined the same run, cursor kept
@@ -150,6 +157,7 @@ def test_a_crash_between_the_api_call_and_the_commit_does_not_post_twice(
     with store.session() as session:
         assert session.scalar(select(Draft.state).where(Draft.id == draft.id)) == "posting"
 
+    worker.close()  # the process died
     restarted = make_worker(chat_sandbox)
     restarted.start()  # reconciles against the account's own recent posts
     drive(restarted, clock, until=clock.now() + timedelta(minutes=3))
@@ -174,6 +182,7 @@ def test_a_crash_before_the_post_reached_x_posts_it_after_the_restart(
 
         assert claim_for_posting(session, draft.id, at=clock.now(), by="publisher") is not None
 
+    worker.close()  # the process died
     restarted = make_worker(chat_sandbox)
     restarted.start()
     with store.session() as session:

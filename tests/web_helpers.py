@@ -217,3 +217,4 @@ def live_chat(store: Store, *, poll_seconds: float = 0.25) -> Iterator[LiveChat]
     finally:
         web.stop()
         sandbox.stop()
+        worker.close()

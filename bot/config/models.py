@@ -355,7 +355,7 @@ class Chat(_Frozen):
     )
     max_replies: Annotated[
         int, BeforeValidator(lambda v: values.parse_count(v, low=0, high=50, unit="replies"))
-    ] = Field(default=5, description="at most this many reply drafts per session of the chat, 0 to 50")
+    ] = Field(default=5, description="at most this many replies to others' answers per session, 0 to 50")
     repost_host_questions: Annotated[bool, BeforeValidator(_parse_flag)] = Field(
         default=False, description="true or false: suggest reposting each host question"
     )

@@ -46,11 +46,11 @@ _GENERIC_WORDS = """
 _CONCEPTS = {
     "social": "x twitter tweet handle account feed timeline hashtag linkedin list",
     "showing": "portfolio writeup case study demo proof github readme showcase show walkthrough blog",
-    "pivot": "pivot changer change switch transition background former",
+    "pivot": "pivot changer switch transition background former",
     "organizing": "organize organised organized track tracker spreadsheet sheet trello pipeline calendar "
-    "checklist system routine followup",
+    "checklist routine followup",
     "referral": "referral refer referrer intro introduction",
-    "networking": "network networking conversation coffee connect connection relationship alumni",
+    "networking": "network networking conversation talk coffee connect connection relationship alumni",
     "rejection": "rejection reject setback energy motivation resilience burnout ghost",
     "interviewing": "interview interviewer",
     "resume": "resume cv",

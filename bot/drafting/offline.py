@@ -14,17 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.drafting import TEXT_KINDS, AnswerRequest, Draft, DraftContext, MaterialItem, mentions_own_link
-from bot.drafting.matching import MIN_MATCH, near_duplicate, overlap, shown_terms, terms
+from bot.drafting.matching import CONCEPT_WEIGHT, MIN_MATCH, near_duplicate, overlap, shown_terms, terms
 from bot.text import MAX_WEIGHTED_LENGTH, ensure_hashtag_once, finalize_answer, shorten_to_fit, url_spans
 
 # Openings that read well before any talking point ("I keep…", "Keep…", "Networking beats…").
 OPENINGS = ("", "My take: ", "What works for me: ", "Short answer: ", "From my side: ")
 AGREEING = ("Same here: ", "Yes, and ", "That matches what I do: ")
 SHARE_LIMIT = MAX_WEIGHTED_LENGTH - 24  # room for the link to the shared post
-# A reply or share must say something that fits: two ideas, or an idea and two words, in common with the
+# A reply or share must say something that fits: an idea and a word (or more) in common with the
 # post; a question to the account may be answered from one idea.
-REPLY_MATCH = 3.0
+REPLY_MATCH = 2.5
 QUESTION_MATCH = 1.5
+TALKING_POINT_BONUS = CONCEPT_WEIGHT
 _SENTENCE_END = ".!?…)\"'”"
 _THANKS = ("thank", "thx", "welcome", "glad", "great to have", "cheers")
 
@@ -42,16 +43,19 @@ class Pick:
 def choose(
     query: str, pieces: Sequence[tuple[str, MaterialItem]], avoid: Sequence[str], minimum: float = MIN_MATCH
 ) -> Pick | None:
-    """The best-matching piece (scoring at least `minimum`) not already said (in `avoid`); None when none."""
+    """The best-matching piece (scoring at least `minimum`) not already said (in `avoid`); None when none.
+    A talking point ranks one idea's worth above other material: it is what the person chose to speak to."""
     wanted = terms(query)
     best: Pick | None = None
+    best_rank = 0.0
     for label, item in pieces:
         score, shared = overlap(wanted, terms(item.text))
-        if score < minimum or (best is not None and score <= best.score):
+        rank = score + (TALKING_POINT_BONUS if item.kind == "talking_point" else 0.0)
+        if score < minimum or (best is not None and rank <= best_rank):
             continue
         if any(near_duplicate(item.text, said) for said in avoid):
             continue
-        best = Pick(item, label, shared, score)
+        best, best_rank = Pick(item, label, shared, score), rank
     return best
 
 

@@ -248,7 +248,7 @@ def _rate_findings(
 ) -> list[Finding]:
     """Posts per hour and per day, rolling; `retry_at` is when the oldest post counted ages out."""
     findings = []
-    in_flight = 0
+    in_flight = sum(1 for e in flying if e.kind in ledger.POST_KINDS)
     for name, span, limit in (
         ("posts_per_hour", timedelta(hours=1), policy.posts_per_hour),
         ("posts_per_day", timedelta(days=1), policy.posts_per_day),
