@@ -15,21 +15,83 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-_SAYINGS = (
-    "I keep a list of company career handles and check it every Monday",
-    "a one-page write-up after each side project has opened more doors than my CV",
-    "I ask for a referral only after a real conversation, never cold",
-    "every application goes in a spreadsheet with the date of the next follow-up",
-    "learning Kubernetes in public keeps me honest and gets me useful replies",
+# A model says something new each time: answers are put together from parts of co-prime counts, so two in
+# one chat rarely share a run of three words (the guard refuses a near-repeat, as it would a model's).
+_OPENERS = (
+    "Honestly,",
+    "For me,",
+    "What works for me:",
+    "Short answer:",
+    "Lately",
+    "My rule:",
+    "I've learned that",
+    "Simple:",
+    "Here's mine:",
+    "Underrated tip:",
+    "From experience,",
+    "Small thing, but",
+    "These days",
 )
-_DETAILS = (
-    "it takes ten minutes",
-    "small and steady wins",
-    "it keeps me calm",
-    "people remember it",
-    "it compounds",
+_WHATS = (
+    "a weekly list of target companies",
+    "one page of notes after every interview",
+    "a spreadsheet with follow-up dates",
+    "asking for referrals only after real conversations",
+    "learning Kubernetes in public",
+    "short project write-ups",
+    "a Monday check of career pages",
+    "practising answers out loud",
+    "a friend who reviews my CV",
+    "blocking mornings for outreach",
+    "mirroring the job post's words",
+    "tracking every reply I get",
+    "a clear story about my move to platform work",
+    "thank-you notes within a day",
+    "one coffee chat a week",
+    "saying no to roles that don't fit",
+    "writing down what I learned from each rejection",
+)
+_HOWS = (
+    "keeps me honest",
+    "saves me hours",
+    "turns silence into signal",
+    "makes the next step obvious",
+    "gets better replies than cold messages",
+    "helps people help me",
+    "stops things slipping",
+    "keeps the search calm",
+    "shows what I can do",
+    "makes interviews feel like conversations",
+    "builds trust early",
+    "compounds over weeks",
+    "gives me something to point at",
+    "cuts the guesswork",
+    "keeps my energy up",
+    "opens doors I didn't expect",
+    "makes follow-ups easy",
+    "keeps me focused",
+    "brings in warm leads",
+)
+_ENDINGS = (
+    "worth a try",
+    "ten minutes a day",
+    "no magic, just habit",
+    "start small",
+    "it adds up",
     "try it this week",
+    "consistency wins",
+    "that's the whole trick",
+    "low effort, high return",
+    "it really works",
+    "keep it simple",
 )
+
+
+def saying(n: int) -> str:
+    """The n-th thing the fake model says."""
+    parts = (_OPENERS, _WHATS, _HOWS, _ENDINGS)
+    opener, what, how, ending = (items[n % len(items)] for items in parts)
+    return f"{opener} {what} {how}; {ending}."
 
 
 def estimate_tokens(request: dict[str, Any]) -> int:
@@ -74,9 +136,8 @@ class FakeLLM:
             n = self.calls
         time.sleep(self.latency)  # the model thinking: real time, inside a benchmark only
         schema = (request.get("response_format") or {}).get("json_schema") or {}
-        saying = f"{_SAYINGS[n % len(_SAYINGS)]}; {_DETAILS[(n // len(_SAYINGS)) % len(_DETAILS)]}"
         content: dict[str, Any] = {
-            "text": saying[0].upper() + saying[1:] + ".",
+            "text": saying(n),
             "rationale": "It draws on one of the talking points.",
             "is_self_promotional": False,
             "confidence": 0.7,

@@ -5,7 +5,7 @@ counted); the sandbox X server runs here and follows the worker's virtual clock 
 Five weekly chats meet every evening (two at its start, the others 30, 60 and 90 minutes later, an hour
 each), every draft is approved; the worker's RSS is sampled after each evening, its peak (VmHWM) at the end.
 
-    python -m bench.memory [--evenings 7] [--posts 200]
+    python -m bench.memory [--evenings 7] [--posts 150]
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from bot.x.gateway import XGateway
 
 CHATS = 5
 OFFSETS = (0, 0, 30, 60, 90)  # minutes after the evening's first chat
-POLL = 60  # seconds: the chats' poll interval here (fewer polls, the same posts and drafts)
+POLL = 120  # seconds: the chats' poll interval here (fewer polls, the same posts and drafts)
 GOAL_MB = 150.0
 FLAT_MB = 10.0  # growth from the first evening to the last that still counts as flat
 
@@ -179,7 +179,7 @@ def measure(evenings: int, posts: int, minutes: int, poll: int) -> dict[str, obj
 
 
 def run(
-    *, evenings: int = 7, posts: int = 200, minutes: int = 60, poll: int = POLL, doc: Path = DOC, command: str
+    *, evenings: int = 7, posts: int = 150, minutes: int = 60, poll: int = POLL, doc: Path = DOC, command: str
 ) -> Section:
     started = time.perf_counter()
     report = measure(evenings, posts, minutes, poll)
@@ -215,7 +215,7 @@ and rows. It made {report["polls"]:,} polls and stored {report["posts"]:,} posts
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.memory", description=__doc__.splitlines()[0])
     parser.add_argument("--evenings", type=int, default=7)
-    parser.add_argument("--posts", type=int, default=200, help="posts per chat per evening")
+    parser.add_argument("--posts", type=int, default=150, help="posts per chat per evening")
     args = parser.parse_args(argv)
     quiet_logs()
     run(evenings=args.evenings, posts=args.posts, command="python -m bench.memory")

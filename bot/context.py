@@ -50,6 +50,7 @@ class RunView:
         self.by_id = {p.tweet_id: p for p in self.posts}
         self.own_ids |= {p.tweet_id for p in self.posts if p.is_own}
         self.questions = [p for p in self.posts if p.event == PostEvent.QUESTION]
+        self._numbers: dict[str, int | None] = {}
 
     def role(self, handle: str | None) -> Role:
         name = (handle or "").casefold().lstrip("@")
@@ -75,6 +76,11 @@ class RunView:
 
     def question_number(self, post: ChatPost) -> int | None:
         """The question a post belongs to: its own Q number, its A label, its parent's, or the last asked."""
+        if post.tweet_id not in self._numbers:
+            self._numbers[post.tweet_id] = self._question_number(post)
+        return self._numbers[post.tweet_id]
+
+    def _question_number(self, post: ChatPost) -> int | None:
         if post.question_number is not None:
             return post.question_number
         labelled = parse_answer_number(post.text or "")

@@ -2,8 +2,8 @@
 follows, within the chat's caps, so a person can review every one of them.
 
 Each new post gets a decision (`bot.triage`) stored with it: action, reason, score and hostile-input flags.
-Then the undrafted decisions are drafted best first while the chat has fewer than `max_pending` drafts
-waiting and the run has fewer than its limit of that kind (`max_replies` for replies). A reply or share is
+Then the undrafted decisions are drafted best first within the chat's caps (`bot.pacing`: `max_pending`
+waiting, `max_replies` and a few of each kind per run, room kept for the answers to come). A reply or share is
 drafted from its context (`bot.context`) behind the guard (`bot.drafting.guarded`); when nothing passes the
 check, the post's decision becomes "none" with the reason, so it is not tried again. Idempotent: the store
 keeps one draft per run, kind and target.
@@ -92,19 +92,27 @@ class Engager:
         return RunView(chat, self.config.account.handle, posts, own_ids=own_posts(session))
 
     def knowledge(self, session: Session, chat: Chat) -> Knowledge:
+        """What triage weighs posts against, with the policy's word on each author asked once a poll."""
         now = self.clock.now()
+        verdicts: dict[str, tuple[bool, str]] = {}
+
+        def may_engage(author: str) -> tuple[bool, str]:
+            if author not in verdicts:
+                verdicts[author] = may_engage_with(session, author, chat.slug, self.config, now)
+            return verdicts[author]
+
         return Knowledge(
             material=self.material,
             interests=tuple(self.config.account.interests),
             sensitive_topics=tuple(self.config.drafting.sensitive_topics),
-            may_engage=lambda author: may_engage_with(session, author, chat.slug, self.config, now),
+            may_engage=may_engage,
         )
 
     # --- triage ------------------------------------------------------------------------------------------
 
     def _triage(self, session: Session, view: RunView, chat: Chat) -> None:
         """Decide the untriaged posts, and decide again the posts they respond to (a strong answer shows
-        only once others respond), keeping a new decision only when it ranks higher."""
+        only once others respond), keeping a new decision only when it engages more (`_upgrades`)."""
         fresh = [p for p in view.posts if p.triage is None]
         if not fresh:
             return

@@ -1,7 +1,7 @@
 """The account's own material: what drafts may draw on besides the talking points.
 
-The folder named by `account.material` in schedules.yaml (a path relative to the directory chatcaddy runs
-in, like the config's own path) may hold, each optional:
+The folder named by `account.material` in schedules.yaml (relative to the config file) may hold, each
+optional:
 
     bio.md       a longer bio in the first person; each sentence is one item
     posts.yaml   earlier posts: a list of `- text: …` (with an optional `url: …`), or of plain strings
@@ -68,10 +68,7 @@ def load_material(account: Account, base: Path | None = None) -> Material:
     links = list(account.own_links)
     earlier: list[str] = []
     if account.material:
-        folder = (base or Path.cwd()) / account.material
-        if not folder.is_dir():
-            message = "the material folder named in schedules.yaml (account.material) does not exist"
-            raise ConfigError([ConfigIssue(str(folder), 0, 0, message)])
+        folder = _folder(account.material, base)
         items += _bio(folder / "bio.md")
         posts = _posts(folder / "posts.yaml")
         items += posts
@@ -81,6 +78,16 @@ def load_material(account: Account, base: Path | None = None) -> Material:
         links += [item.url for item in [*posts, *link_items] if item.url]
         links += [url for post in posts for url in _urls(post.text)]
     return Material(items=tuple(items), links=_unique_links(links), earlier_posts=tuple(earlier))
+
+
+def _folder(name: str, base: Path | None) -> Path:
+    """The material folder: as loaded, `account.material` is already absolute (found beside the config file);
+    a relative one (a config built in code) is taken from `base`, or from the directory chatcaddy runs in."""
+    folder = (base or Path.cwd()) / name
+    if not folder.is_dir():
+        message = "the material folder named in schedules.yaml (account.material) does not exist"
+        raise ConfigError([ConfigIssue(str(folder), 0, 0, message)])
+    return folder
 
 
 def _bio(path: Path) -> list[MaterialItem]:

@@ -4,8 +4,8 @@ and the answers keep their place under the hourly post limit.
 - At most `max_pending` of the chat's drafts wait for a person at once.
 - Per run: `max_replies` replies, and a few shares, reposts, likes and follows (`RUN_LIMITS`), to others'
   posts; replies to people who talk to the account come on top (the policy limits those per person).
-- Per question: one reply, one share or repost, one like and one follow (replies to people who talk to
-  the account come on top).
+- Per question: one reply, one share or repost and one like to others (replies to people who talk to the
+  account come on top).
 - The hourly post limit (`policy.posts_per_hour`, counted as the policy counts it: posted in the last hour
   plus waiting to be posted) keeps a slot for each answer still to come, estimated from the questions' pace
   (one every 8 minutes until two are seen) up to the chat's last 10 minutes (the wrap-up), and one more slot
@@ -66,7 +66,7 @@ class Pace:
             return False
         if is_post and self.slots < (1 if direct else 2):
             return False
-        if not direct and self.per_question[(_group(kind), question)] >= 1:
+        if not direct and kind != Action.FOLLOW and self.per_question[(_group(kind), question)] >= 1:
             return False
         # The answers to come need the material; a direct question may still use the last of it.
         return not (kind in TEXT_ACTIONS and not direct and self.spare < 2)
@@ -132,5 +132,5 @@ def _posts_counted(session: Session, now: datetime) -> int:
 
 
 def _group(kind: Action) -> str:
-    """Per question, one of each group: a reply, a share or repost, a like, a follow."""
+    """Per question, one of each group: a reply, a share or repost, a like."""
     return "share" if kind == Action.REPOST else str(kind)

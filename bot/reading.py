@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,15 +24,13 @@ from bot.clock import Clock
 from bot.config import Chat, Config, ReadMode
 from bot.errors import XError
 from bot.events import EventKind, classify
-from bot.policy import note_opt_out, read_mode
+from bot.policy import ReadBudget, note_opt_out
 from bot.query import ChatMatch, chat_query, combined_queries, route_post
 from bot.runs import save_cursor
 from bot.store.db import Store
 from bot.store.models import ChatPost, ChatRun, PostEvent
 from bot.x.gateway import XGateway
 from bot.x.types import SearchPage, XPost
-
-log = structlog.get_logger("bot.reading")
 
 MAX_PAGES = 50  # a bound on one poll: 5,000 posts is far beyond any chat's burst
 
@@ -62,6 +59,7 @@ class Reader:
         self.store = store
         self.gateway = gateway
         self.clock = clock
+        self._budget = ReadBudget()
         self._modes: dict[str, ReadMode | None] = {}  # as the X budget allows (see `_within_budget`)
 
     def poll(self, runs: Sequence[ChatRun]) -> PollResult:
@@ -78,23 +76,18 @@ class Reader:
         return result
 
     def _within_budget(self, runs: Sequence[ChatRun], result: PollResult) -> list[ChatRun]:
-        """The runs the X budget lets read, each with the mode it may read in (`bot.policy.read_mode`):
-        its own, hosts+mentions near the budget, none at it. A change is logged as a warning once."""
-        now = self.clock.now()
-        with self.store.session() as session:
-            modes = {
-                run.chat_slug: read_mode(session, self.config.chat(run.chat_slug), run, self.config, now)
-                for run in runs
-            }
-        for slug, (mode, why) in modes.items():
+        """The runs the X budget lets read, each with the mode it may read in (`bot.policy.ReadBudget`):
+        its own, hosts+mentions near the budget, none at it."""
+        now, allowed = self.clock.now(), []
+        for run in runs:
+            chat = self.config.chat(run.chat_slug)
+            mode, why = self._budget.mode(self.store, chat, run, self.config, now)
             if why:
-                result.limited[slug] = why
-            if slug in self._modes and self._modes[slug] != mode:
-                log.warning(
-                    "budget.read_mode", chat=slug, read=mode or "stopped", reason=why or "within budget"
-                )
-            self._modes[slug] = mode
-        return [run for run in runs if modes[run.chat_slug][0] is not None]
+                result.limited[run.chat_slug] = why
+            self._modes[run.chat_slug] = mode
+            if mode is not None:
+                allowed.append(run)
+        return allowed
 
     def _catch_up(self, run: ChatRun, newest: str | None, others: list[ChatRun]) -> None:
         """A new run just read everything up to now on its own, after the other runs were read. Moving its

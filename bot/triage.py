@@ -92,7 +92,8 @@ def decide(
     opted_out: set[str] = set()
     made = []
     for post in sorted(posts, key=lambda p: (p.created_at, p.id or 0)):
-        decision = _decide_one(view, post, knowledge, known, opted_out)
+        others = {tweet_id: d for tweet_id, d in known.items() if tweet_id != post.tweet_id}
+        decision = _decide_one(view, post, knowledge, others, opted_out)
         known[post.tweet_id] = decision
         made.append(decision)
     return made

@@ -40,8 +40,8 @@ def test_latency_times_every_drafted_question(doc: Path) -> None:
 
     body = written(doc, "latency")
     assert "| offline |" in body and "| LLM, L = 0 ms |" in body
-    assert len(section.headlines) == 2
-    assert len(headline_rows(doc, "1. Latency")) == 2
+    assert len(section.headlines) == 4
+    assert len(headline_rows(doc, "1. Latency")) == 4
 
 
 def test_read_cost_sets_the_caddy_beside_the_naive_poller(doc: Path) -> None:

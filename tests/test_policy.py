@@ -368,6 +368,19 @@ def test_the_hourly_limit_keeps_a_draft_approved_until_a_slot_frees(store: Store
     assert _claim(store, draft_id, config, at=NOW + timedelta(minutes=10)).draft is not None
 
 
+def test_a_post_on_its_way_counts_against_the_hourly_limit(store: Store) -> None:
+    config = policy_config(per_hour=2)
+    with store.session() as session:
+        add_action(session, K.ANSWER, NOW - timedelta(minutes=30))
+        first, second = (make_draft(session, state=DraftState.APPROVED, text=PLAIN).id for _ in range(2))
+
+    assert _claim(store, first, config).draft is not None  # now posting: X has not answered yet
+    waiting = _claim(store, second, config)
+
+    assert waiting.draft is None and waiting.verdict is not None
+    assert waiting.verdict.rules == ("posts_per_hour",)
+
+
 # --- Text and people ----------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from structlog.testing import capture_logs
 
 from bot import policy
 from bot.cli import main
@@ -119,10 +120,14 @@ def test_the_reader_stops_reading_a_chat_whose_budget_is_spent(
     )
     fake_clock.advance(timedelta(minutes=20))
 
-    result = reader.poll([run])
+    with capture_logs() as logs:
+        result = reader.poll([run])
+        reader.poll([run])
 
     assert result.requests == 0 and sandbox.requests() == []
     assert result.limited["jobhuntchat"].endswith("reading jobhuntchat stopped")
+    told = [e for e in logs if e["event"] == "budget.read_mode"]
+    assert [(e["log_level"], e["read"]) for e in told] == [("warning", "stopped")]  # once, not every poll
 
 
 def test_near_the_budget_the_reader_reads_only_hosts_and_mentions(

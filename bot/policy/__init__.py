@@ -29,12 +29,13 @@ Public API (everything takes the caller's session and an aware UTC `now` from it
     record_action(session, draft, config, *, x_post_id, at, via) -> Action      the ledger row
     UsageRecorder(store)                  the gateway's `on_request`: priced `x_usage` rows
     read_mode(session, chat, run, config, now) -> (ReadMode | None, why)      narrowed or stopped by budget
+    ReadBudget().mode(store, chat, run, config, now)    the same, looked up once a minute, changes logged
     month_spend(session, now), chat_spend(session, run_id) -> Decimal
     purge_texts(session, now) -> int;  forget_deleted(session, tweet_id, now) -> int;
     check_deleted_targets(store, gateway, now) -> int                    retention
 """
 
-from bot.policy.budget import UsageRecorder, chat_spend, month_spend, read_mode
+from bot.policy.budget import ReadBudget, UsageRecorder, chat_spend, month_spend, read_mode
 from bot.policy.gate import Claim, PolicyHold, check_approval, claim, lock
 from bot.policy.ledger import record_action
 from bot.policy.people import may_engage_with, note_opt_out, opted_out
@@ -49,6 +50,7 @@ __all__ = [
     "Claim",
     "Entities",
     "PolicyHold",
+    "ReadBudget",
     "RouteChoice",
     "Standing",
     "UsageRecorder",

@@ -15,7 +15,7 @@ stops reading. `read_mode` says which, and why, for the reader to log and `chatc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import structlog
@@ -149,6 +149,31 @@ def read_mode(
         why = f"X budget nearly spent ({budget.describe()}): {chat.slug} reads hosts and mentions only"
         return "hosts+mentions", why
     return chat.read, ""
+
+
+class ReadBudget:
+    """One reader's view of the budget: each run's read mode, looked up at most every `every` (spend moves
+    slowly, and the look-up is a few queries), and a change logged once as a warning for the person."""
+
+    def __init__(self, every: timedelta = timedelta(minutes=1)) -> None:
+        self.every = every
+        self._seen: dict[int, tuple[datetime, ReadMode | None, str]] = {}
+
+    def mode(
+        self, store: Store, chat: Chat, run: ChatRun, config: Config, now: datetime
+    ) -> tuple[ReadMode | None, str]:
+        """`read_mode` for this run, from the last look-up when it is recent enough."""
+        seen = self._seen.get(run.id)
+        if seen is not None and now - seen[0] < self.every:
+            return seen[1], seen[2]
+        with store.session() as session:
+            mode, why = read_mode(session, chat, run, config, now)
+        if (seen[1] if seen is not None else chat.read) != mode:  # narrowed, stopped, or back
+            log.warning(
+                "budget.read_mode", chat=chat.slug, read=mode or "stopped", reason=why or "within budget"
+            )
+        self._seen[run.id] = (now, mode, why)
+        return mode, why
 
 
 def _share(spent: Decimal, limit: float) -> float:

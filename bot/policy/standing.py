@@ -120,11 +120,14 @@ def render_standing(standing: Standing, *, as_json: bool) -> str:
     ]
     for chat in s.chats:
         last = chat.last_promotion or "none yet"
-        spend = f"${chat.session_usd:.3f}" if chat.session_usd is not None else "no session yet"
+        spend = (
+            f"last session ${chat.session_usd:.3f} of ${chat.session_budget:.2f}"
+            if chat.session_usd is not None
+            else f"no session yet (${chat.session_budget:.2f} a session)"
+        )
         lines.append(
             f"  {chat.chat}: {chat.credits} of {chat.needed} engagement credits since the last promotion "
-            f"({last}); promotional share at most {chat.max_promo_share:.0%}; "
-            f"last session {spend} of ${chat.session_budget:.2f}"
+            f"({last}); promotional share at most {chat.max_promo_share:.0%}; {spend}"
         )
         lines += [f"    #{h.id} {'held' if h.held else 'not allowed'}: {h.reason}" for h in chat.held]
     return "\n".join(lines)

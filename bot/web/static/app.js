@@ -13,6 +13,9 @@
   var knownPending = null;
   var refreshWanted = false;
   var intentTab = null;
+  var actionsInFlight = 0; // approve/edit/reject/regenerate requests not yet answered
+  var actionSeq = 0; // bumped at every action, so a refresh rendered before one is known to be stale
+  var refreshSeq = -1; // actionSeq when the queue refresh in flight was asked for
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $all(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
@@ -229,11 +232,32 @@
       .then(function () { window.setTimeout(poll, pollMs); });
   }
 
-  /* Never swap the whole queue over a form the person is typing in: refresh once it closes. */
+  /* A card action and a queue refresh can cross: the refresh, rendered before the action, would swap
+   * the action's answer away and show the draft still waiting. Count actions in flight and drop any
+   * refresh that started before the latest one; ask again once the actions are answered. */
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var elt = e.detail.elt;
+    if (elt === queue()) refreshSeq = actionSeq;
+    else if (isActionRequest(e.detail)) { actionsInFlight += 1; actionSeq += 1; }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (!isActionRequest(e.detail)) return; // by path: htmx may re-fire this on an ancestor of a swapped card
+    actionsInFlight = Math.max(0, actionsInFlight - 1);
+    if (refreshWanted && actionsInFlight === 0 && !anyFormOpen()) refresh();
+  });
+
+  function isActionRequest(detail) {
+    return /^\/drafts\/\d+\/[a-z]+$/.test(detail.requestConfig && detail.requestConfig.path || "");
+  }
+
+  /* Never swap the whole queue over a form the person is typing in, nor over an action's answer. */
   document.addEventListener("htmx:beforeSwap", function (e) {
-    if (e.detail.target === queue() && anyFormOpen()) {
+    if (e.detail.target !== queue()) return;
+    if (anyFormOpen() || actionsInFlight > 0 || refreshSeq !== actionSeq) {
       e.detail.shouldSwap = false;
       refreshWanted = true;
+      if (!anyFormOpen() && actionsInFlight === 0) window.setTimeout(refresh, 0);
     }
   });
 
