@@ -10,6 +10,7 @@ test client, so the time is the server's: routing, the session check, the querie
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import tempfile
 import time
@@ -39,6 +40,7 @@ from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.models import ChatPost, ChatRun, Draft, DraftKind, DraftState, PostEvent, Route
 from bot.web.app import create_app
+from bot.web.server import settle_heap
 
 PASSWORD = "bench password"
 CHATS = 5
@@ -141,18 +143,26 @@ def run(
                 clock=clock,
                 settings=Settings(dashboard_password=PASSWORD),
             )
+            settle_heap()  # as `build_dashboard` does before it serves
             with TestClient(app) as client:
                 csrf = login(client)
                 client.get("/")  # warm: templates compiled, connections open
                 page_ms, page = timed(lambda: client.get("/"), renders)
                 items_ms, _ = timed(lambda: client.get("/queue/items"), renders)
-                approve_ms = []
+                approve_ms, after_ms = [], []
                 for draft_id in ids[:approvals]:
                     began = time.perf_counter()
                     answer = client.post(f"/drafts/{draft_id}/approve", headers={"X-CSRF-Token": csrf})
                     approve_ms.append((time.perf_counter() - began) * 1000)
                     assert answer.status_code == 200, answer.text[:300]
+                    # The page's own refresh after a decision: every verdict is judged afresh, with one
+                    # more draft in flight each time.
+                    began = time.perf_counter()
+                    answer = client.get("/queue/items")
+                    after_ms.append((time.perf_counter() - began) * 1000)
+                    assert answer.status_code == 200, answer.text[:300]
         finally:
+            gc.unfreeze()  # a test's process goes on: its heap is no longer start-up's
             store.dispose()
     shown = len(set(re.findall(r"/drafts/(\d+)/approve", page.text)))
     size = len(page.content)
@@ -172,6 +182,13 @@ def run(
             f"{max(items_ms):.0f} ms",
         ],
         [
+            "queue refresh after each approval (verdicts judged afresh)",
+            len(after_ms),
+            f"{median(after_ms):.0f} ms",
+            f"{percentile(after_ms, 95):.0f} ms",
+            f"{max(after_ms):.0f} ms",
+        ],
+        [
             "approve one `POST /drafts/{id}/approve`",
             len(approve_ms),
             f"{median(approve_ms):.0f} ms",
@@ -186,7 +203,9 @@ def run(
             "",
             table(("request", "times", "p50", "p95", "max"), rows),
             "",
-            "Goal: the queue rendered in under 150 ms.",
+            "Goal: the queue rendered in under 150 ms. The server first freezes what start-up left alive "
+            "out of the garbage collector's sight (`settle_heap`, as `build_dashboard` does), or a full "
+            "collection adds ~100 ms to the request it falls in.",
         ]
     )
     headlines = [
@@ -195,6 +214,12 @@ def run(
             f"{percentile(page_ms, 95):.0f} ms",
             "< 150 ms",
             percentile(page_ms, 95) < GOAL_MS,
+        ),
+        Headline(
+            "refresh the queue after an approval (p95)",
+            f"{percentile(after_ms, 95):.0f} ms",
+            "< 150 ms",
+            percentile(after_ms, 95) < GOAL_MS,
         ),
         Headline("approve one draft (p95)", f"{percentile(approve_ms, 95):.0f} ms", "–", None),
     ]

@@ -25,15 +25,26 @@ class XHealth:
     ok: bool
     message: str = ""
     since: datetime | None = None
-    cause: str = ""  # what kind of trouble (the HTTP status, or "no answer"): a change of it is news
+    cause: str = ""  # what kind of trouble (the HTTP status, "usage cap", "no answer"): a change is news
 
 
 def _failing(status: int | None) -> bool:
     return status is None or status in TROUBLE or status >= 500
 
 
+def _usage_capped(row: XUsage) -> bool:
+    """A 429 while the endpoint's rate window still has requests left: the plan's usage cap, not a rate
+    limit (X then says UsageCapExceeded; the row keeps only the headers)."""
+    return row.status == 429 and bool(row.rate_remaining)
+
+
 def _message(row: XUsage) -> str:
     status = row.status
+    if _usage_capped(row):
+        return (
+            "The usage cap of your X API plan is reached: nothing is read or posted until the period renews "
+            "or the plan changes."
+        )
     if status == 429:
         until = f" (until {row.rate_reset:%H:%M} UTC)" if row.rate_reset else ""
         return f"X is rate-limiting chatcaddy: it waits as X asks{until} and reads on after."
@@ -65,6 +76,7 @@ def x_health(session: Session, now: datetime) -> XHealth:
         return XHealth(ok=True)
     status = failing[0].status
     cause = "no answer" if status is None else str(status if status < 500 else "5xx")
+    cause = "usage cap" if _usage_capped(failing[0]) else cause
     return XHealth(ok=False, message=_message(failing[0]), since=failing[-1].at, cause=cause)
 
 

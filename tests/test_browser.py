@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.policy.budget import UsageRecorder
 from bot.store.models import ChatPost, Draft, DraftKind, DraftState, Route
 from bot.text import weighted_length
+from bot.x.types import RateLimit, XRequestRecord
 from tests.web_helpers import PASSWORD, ROOT, LiveChat, add_draft, draft_state, live_chat
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -119,6 +122,33 @@ def test_a_draft_appears_by_itself_an_overlong_edit_is_refused_then_it_is_posted
     assert chat.posted_texts() == [fixed]
     expect(card.locator(".status")).to_have_text("posted")  # the page noticed by itself
     assert page.evaluate("window.notReloaded") is True
+    page.context.close()
+
+
+def test_x_trouble_shows_and_goes_by_itself_on_every_page(browser: Any, chat: LiveChat) -> None:
+    from playwright.sync_api import expect
+
+    def request(status: int | None) -> None:  # one search, recorded as the worker's gateway records it
+        at = chat.clock.now()
+        limit = RateLimit(endpoint="search", limit=300, remaining=0, reset_at=at + timedelta(minutes=10))
+        UsageRecorder(chat.store)(XRequestRecord("search", status, at, 0, 0, limit))
+
+    page = _page(browser, DESKTOP)
+    _log_in(page, chat)
+    banner = page.locator("#x-trouble")
+    expect(banner).to_be_hidden()
+    page.evaluate("window.notReloaded = true")
+    request(429)
+    expect(banner).to_be_visible()  # the queue's own polling brought it
+    expect(banner).to_contain_text("X is rate-limiting chatcaddy")
+    expect(banner.locator(".since time")).not_to_have_text("")
+    assert page.evaluate("window.notReloaded") is True
+    page.goto(f"{chat.url}/chats")
+    expect(banner).to_be_visible()  # every page carries it
+    request(200)  # X answers again
+    expect(banner).to_be_hidden()  # the chats page polls too
+    page.goto(chat.url)
+    expect(banner).to_be_hidden()
     page.context.close()
 
 

@@ -271,7 +271,8 @@ def _span(span: timedelta) -> str:
 def _run_hashtag(session: Session, draft: DraftRow) -> str | None:
     if draft.run_id is None:
         return None
-    return session.scalar(select(ChatRun.hashtag).where(ChatRun.id == draft.run_id))
+    run = session.get(ChatRun, draft.run_id)  # from the session's identity map when already loaded
+    return run.hashtag if run is not None else None
 
 
 def _edited_by_a_person(session: Session, draft: DraftRow) -> bool:

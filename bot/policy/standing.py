@@ -56,8 +56,13 @@ class Standing:
 
 def standing(session: Session, config: Config, now: datetime, chat: str | None = None) -> Standing:
     """The account's standing now, for every chat of the config (or only `chat`)."""
-    policy = config.policy
     slugs = [chat] if chat is not None else [c.slug for c in config.chats]
+    with ledger.shared_reads(session):  # every held draft's verdict asks the ledger the same questions
+        return _standing(session, config, now, slugs)
+
+
+def _standing(session: Session, config: Config, now: datetime, slugs: list[str]) -> Standing:
+    policy = config.policy
     return Standing(
         at=now.isoformat(timespec="seconds"),
         posts_7d=ledger.posts_since(session, now - SHARE_WINDOW),

@@ -28,6 +28,7 @@ from bot.web.views import (
     pending_ids,
     queue_version,
     queue_view,
+    x_trouble,
 )
 
 MAX_TEXT = 10_000  # far beyond any post; a guard against absurd bodies, not a rule of X's
@@ -108,10 +109,18 @@ class QueueOut(BaseModel):
     chats: list[ChatQueueOut]
 
 
+class TroubleOut(BaseModel):
+    message: str = Field(description="what is wrong with X, in words, e.g. rate-limited until 21:14 UTC")
+    since: datetime | None = Field(description="when the failing began")
+
+
 class StateOut(BaseModel):
     version: str
     pending: int
     pending_ids: list[int]
+    x_trouble: TroubleOut | None = Field(
+        default=None, description="X is failing (what the banner says), or null while X answers"
+    )
 
 
 class SessionOut(BaseModel):
@@ -213,15 +222,22 @@ def queue_state(
     session: LoggedIn,
     seen: Annotated[str, Query(max_length=4000, description="ids on a visible page, e.g. 3,4")] = "",
 ) -> StateOut:
-    """Cheap to poll: whether the queue changed, and how many drafts wait. With the CSRF header, `seen`
-    records which drafts were on screen (a draft never seen is what the notifier tells about)."""
+    """Cheap to poll: whether the queue changed, how many drafts wait, and X's trouble while it lasts (the
+    pages' banner). With the CSRF header, `seen` records which drafts were on screen (a draft never seen is
+    what the notifier tells about)."""
     web = context(request)
     actions.settle(web)
+    now = web.clock.now()
     with web.store.session() as db:
-        version, waiting = queue_version(db), pending_ids(db)
+        version, waiting, trouble = queue_version(db), pending_ids(db), x_trouble(db, now)
     if seen and request.headers.get("X-CSRF-Token") == session.csrf:
-        web.seen.mark(_ids(seen), web.clock.now())
-    return StateOut(version=version, pending=len(waiting), pending_ids=list(waiting))
+        web.seen.mark(_ids(seen), now)
+    return StateOut(
+        version=version,
+        pending=len(waiting),
+        pending_ids=list(waiting),
+        x_trouble=TroubleOut(message=trouble.message, since=trouble.since) if trouble else None,
+    )
 
 
 @router.get("/drafts/{draft_id}", response_model=DraftOut, responses={404: ERRORS[404]})

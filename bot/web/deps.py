@@ -19,6 +19,7 @@ from bot.store.db import Store
 from bot.store.models import Draft
 from bot.web.auth import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Auth, Session, csrf_matches
 from bot.web.policy import VerdictCache
+from bot.web.views import x_trouble
 
 # Fresh text for a draft (its id, a person's optional hint): `bot.answering.Answerer.regenerate`.
 Regenerator = Callable[[int, str | None], Draft]
@@ -118,6 +119,11 @@ def render(
     session: Session | None = getattr(request.state, "session", None)
     values.setdefault("now", web.clock.now())
     values.setdefault("can_regenerate", web.regenerate is not None)
+    # Without an LLM every draft is the offline drafter's; with one, an offline draft means the LLM failed.
+    values.setdefault("llm_drafts", bool(web.settings.openai_api_key.get_secret_value()))
+    if session is not None and not template.startswith("_"):  # a whole page (fragments have no banner)
+        with web.store.session() as db:
+            values.setdefault("trouble", x_trouble(db, values["now"]))
     return web.templates.TemplateResponse(
         request,
         template,

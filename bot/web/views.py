@@ -7,15 +7,18 @@ Nothing here changes state; every function takes an open `Session` and the curre
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from bot.config import Chat, Config
+from bot.health import x_health
+from bot.policy import ledger
 from bot.review import NOT_SEEN, TEXT_LIMIT, post_url
 from bot.runs import live_runs
 from bot.store.models import ChatPost, ChatRun, Draft, DraftEvent, DraftKind, DraftState, PostEvent, Route
@@ -125,38 +128,59 @@ def queue_view(
     # The version is read before the content: SQLite reads each SELECT afresh, so a change committed in
     # between must make the page fetch again rather than pass for seen.
     version = queue_version(session)
-    drafts = _queue_drafts(session, now)
+    listed = _queue_drafts(session, now)
     runs = live_runs(session, now)
-    slugs = list(dict.fromkeys([*(run.chat_slug for run in runs), *(d.chat_slug for d in drafts)]))
-    shown = {slug: _shown([d for d in drafts if d.chat_slug == slug]) for slug in slugs}
-    posts = PostCache(session, [d.target_tweet_id for kept, _ in shown.values() for d in kept])
+    slugs = list(dict.fromkeys([*(run.chat_slug for run in runs), *(d.chat_slug for d in listed)]))
+    shown = {slug: _shown([d for d in listed if d.chat_slug == slug]) for slug in slugs}
+    # Only the drafts drawn are loaded whole (a chat may have hundreds waiting), in one query.
+    drafts = _load_drafts(session, [d.id for kept, _ in shown.values() for d in kept])
+    posts = PostCache(session, [d.target_tweet_id for d in drafts.values()])
+    handed_off = _left_handed_off_ids(session, [d.id for d in drafts.values() if d.state == S.EXPIRED])
     judge: VerdictSource = (
         verdicts.source(config, now, version)
         if verdicts is not None
         else lambda db, draft: policy_verdict(db, draft, config, now)
     )
     chats = []
-    for slug in slugs:
-        chat = _chat(config, slug)
-        run = next((r for r in runs if r.chat_slug == slug), None)
-        kept, not_shown = shown[slug]
-        chats.append(
-            ChatQueue(
-                slug=slug,
-                title=chat.title if chat else slug,
-                hashtag=chat.hashtag if chat else (run.hashtag if run else ""),
-                live=run is not None,
-                window_end=run.window_end if run else None,
-                question=_current_question(session, run, chat, config) if run else None,
-                drafts=tuple(_draft_view(session, d, config, now, posts, judge) for d in kept),
-                not_shown=not_shown,
+    # Every verdict asks the ledger the same questions (the drafts in flight, the counts, the authors): they
+    # are read once for the whole page.
+    with ledger.shared_reads(session):
+        ledger.read_authors(session, [d.target_tweet_id for d in drafts.values() if d.state == S.PENDING])
+        for slug in slugs:
+            chat = _chat(config, slug)
+            run = next((r for r in runs if r.chat_slug == slug), None)
+            kept, not_shown = shown[slug]
+            chats.append(
+                ChatQueue(
+                    slug=slug,
+                    title=chat.title if chat else slug,
+                    hashtag=chat.hashtag if chat else (run.hashtag if run else ""),
+                    live=run is not None,
+                    window_end=run.window_end if run else None,
+                    question=_current_question(session, run, chat, config) if run else None,
+                    drafts=tuple(
+                        _draft_view(
+                            session, drafts[d.id], config, now, posts, judge, left_handed_off=handed_off
+                        )
+                        for d in kept
+                        if d.id in drafts  # deleted since it was listed
+                    ),
+                    not_shown=not_shown,
+                )
             )
-        )
-    pending = tuple(d.id for d in drafts if d.state == S.PENDING)
+    pending = tuple(d.id for d in listed if d.state == S.PENDING)
     return QueueView(tuple(chats), version, now, pending)
 
 
-def _shown(drafts: list[Draft]) -> tuple[list[Draft], int]:
+class Listed(NamedTuple):
+    """A draft in the queue before it is loaded: enough to choose what is drawn."""
+
+    id: int
+    chat_slug: str
+    state: str
+
+
+def _shown(drafts: list[Listed]) -> tuple[list[Listed], int]:
     """A chat's drafts to draw, in their order: the oldest pending ones and the latest others; and how many
     pending ones were left out."""
     pending = [d for d in drafts if d.state == S.PENDING]
@@ -165,14 +189,49 @@ def _shown(drafts: list[Draft]) -> tuple[list[Draft], int]:
     return [d for d in drafts if d.id in keep], max(0, len(pending) - PENDING_SHOWN)
 
 
-def _queue_drafts(session: Session, now: datetime) -> list[Draft]:
+def _queue_drafts(session: Session, now: datetime) -> list[Listed]:
     shown = or_(
         Draft.state.in_((S.PENDING, *IN_FLIGHT, S.FAILED)),
         (Draft.state.in_(DONE)) & (Draft.updated_at >= now - RECENT),
     )
     # Oldest first and in a stable order: a decided draft stays where it was, so nothing jumps under the
     # person's finger (or their j/k) when the page refreshes.
-    return list(session.scalars(select(Draft).where(shown).order_by(Draft.created_at, Draft.id)))
+    query = select(Draft.id, Draft.chat_slug, Draft.state).where(shown).order_by(Draft.created_at, Draft.id)
+    return [Listed(draft_id, slug, state) for draft_id, slug, state in session.execute(query)]
+
+
+def _load_drafts(session: Session, ids: Sequence[int]) -> dict[int, Draft]:
+    """Drafts by id, in queries of at most 500 ids."""
+    found: dict[int, Draft] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update((d.id, d) for d in session.scalars(select(Draft).where(Draft.id.in_(chunk))))
+    return found
+
+
+def _left_handed_off_ids(session: Session, ids: Sequence[int]) -> set[int]:
+    """Which of these drafts were handed off once (an expired one of them was then never seen on X)."""
+    found: set[int] = set()
+    for start in range(0, len(ids), 500):
+        query = select(DraftEvent.draft_id).where(
+            DraftEvent.draft_id.in_(ids[start : start + 500]), DraftEvent.from_state == S.HANDED_OFF
+        )
+        found.update(session.scalars(query.distinct()))
+    return found
+
+
+@dataclass(frozen=True)
+class Trouble:
+    """X is failing: what the banner on every page says, while it lasts."""
+
+    message: str
+    since: datetime | None
+
+
+def x_trouble(session: Session, now: datetime) -> Trouble | None:
+    """X's trouble now, in words (as the worker logged it), or None while X answers."""
+    health = x_health(session, now)
+    return None if health.ok else Trouble(health.message, health.since)
 
 
 def pending_ids(session: Session) -> tuple[int, ...]:
@@ -204,6 +263,8 @@ def _draft_view(
     now: datetime,
     posts: PostCache,
     verdicts: VerdictSource,
+    *,
+    left_handed_off: Collection[int] | None = None,
 ) -> DraftView:
     chat = _chat(config, draft.chat_slug)
     target = posts.get(draft.target_tweet_id)
@@ -228,7 +289,7 @@ def _draft_view(
         conversation=tuple(post_view(p, chat, config) for p in posts.ancestors(target)),
         # The approval verdict matters while the person decides; a decided draft needs none.
         verdict=verdicts(session, draft) if draft.state == S.PENDING else None,
-        status=draft_status(draft),
+        status=draft_status(draft, None if left_handed_off is None else draft.id in left_handed_off),
         error=draft.error,
         handoff_url=draft.handoff_url,
         x_post_url=post_url(draft.x_post_id) if draft.x_post_id else None,
@@ -241,12 +302,13 @@ def _length(text: str) -> int:
     return weighted_length(text)
 
 
-def draft_status(draft: Draft) -> str:
-    """The draft's state as a person reads it."""
+def draft_status(draft: Draft, left_handed_off: bool | None = None) -> str:
+    """The draft's state as a person reads it; `left_handed_off` (whether it was handed off once) is read
+    from its history unless given."""
     state = DraftState(draft.state)
     if state == S.HANDED_OFF:
         return "waiting for you to post"
-    if state == S.EXPIRED and _left_handed_off(draft):
+    if state == S.EXPIRED and (_left_handed_off(draft) if left_handed_off is None else left_handed_off):
         return NOT_SEEN
     return {
         S.PENDING: "waiting for you",
@@ -295,6 +357,13 @@ class PostCache:
         self.session = session
         self._posts: dict[str, ChatPost | None] = {}
         self._load({i for i in tweet_ids if i})
+        level = [p for p in self._posts.values() if p is not None]
+        for _ in range(CONVERSATION_DEPTH):  # the conversations above them, one query per level
+            parents = {p.reply_to_tweet_id for p in level if p.reply_to_tweet_id} - set(self._posts)
+            if not parents:
+                break
+            self._load(parents)
+            level = [post for i in parents if (post := self._posts[i]) is not None]
 
     def _load(self, tweet_ids: set[str]) -> None:
         wanted = sorted(tweet_ids - set(self._posts))

@@ -116,7 +116,11 @@
   }
 
   function closeForms(card) {
-    $all("form.edit-form, form.reject-form", card).forEach(function (f) { f.hidden = true; });
+    $all("form.edit-form, form.reject-form", card).forEach(function (f) {
+      // Hiding a focused field does not move the focus at once: the next key would still go to it.
+      if (f.contains(document.activeElement)) document.activeElement.blur();
+      f.hidden = true;
+    });
     card.classList.remove("editing", "rejecting");
     if (refreshWanted && !anyFormOpen()) refresh();
   }
@@ -221,6 +225,7 @@
       })
       .then(function (state) {
         if (!state) return;
+        showTrouble(state.x_trouble);
         var el = stateEl();
         if (el && state.version !== el.dataset.version) {
           if (anyFormOpen()) refreshWanted = true; else refresh();
@@ -230,6 +235,21 @@
       })
       .catch(function () { /* offline for a moment: the next poll tries again */ })
       .then(function () { window.setTimeout(poll, pollMs); });
+  }
+
+  /* X's trouble: the banner every page carries, shown while X fails and hidden once it answers again. */
+  function showTrouble(trouble) {
+    var banner = document.getElementById("x-trouble");
+    if (!banner) return;
+    banner.hidden = !trouble;
+    if (!trouble) return;
+    $(".message", banner).textContent = trouble.message;
+    var since = $(".since", banner);
+    since.hidden = !trouble.since;
+    if (trouble.since) {
+      $("time", since).setAttribute("datetime", trouble.since);
+      localTimes(banner);
+    }
   }
 
   /* A card action and a queue refresh can cross: the refresh, rendered before the action, would swap
@@ -324,5 +344,7 @@
     var el = stateEl();
     knownPending = el ? parseInt(el.dataset.pending || "0", 10) : 0;
     window.setTimeout(poll, pollMs);
+  } else if (csrf) {
+    window.setTimeout(poll, pollMs); // every logged-in page keeps its banner and the queue's count current
   }
 })();
