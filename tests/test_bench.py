@@ -78,7 +78,10 @@ def test_memory_samples_a_worker_process(doc: Path) -> None:
     memory.run(evenings=1, posts=5, minutes=5, poll=300, doc=doc, command="test")
 
     body = written(doc, "memory")
-    assert "| evening 1 |" in body
+    assert "| database | WAL file | chat posts |" in body
+    (evening,) = [line for line in body.splitlines() if line.startswith("| evening 1 |")]
+    assert evening.count(" MB |") == 4  # RSS, peak, database, WAL
+    assert len(headline_rows(doc, "6. Memory")) == 3
 
 
 def test_a_section_is_replaced_and_the_others_kept(doc: Path) -> None:

@@ -5,6 +5,10 @@ model, sent as a strict JSON schema) and returns the parsed reply with its usage
 connections, 429 and 5xx are retried up to `MAX_ATTEMPTS` times (waiting as the server says, within
 `MAX_RETRY_AFTER`); everything else, and the last failure, is an `LLMError` that says what went wrong for a
 person and never contains the API key.
+
+A model that is down (retries used up) or refuses us outright (key, model, quota) is not asked again for a
+while (`PAUSE`, `PAUSE_REFUSED`, or longer when its `retry-after` says so): the drafts of that while fail at
+once with the same reason, so one poll's many drafts do not each wait through their own retries.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import email.utils
 import math
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 import openai
@@ -31,6 +35,11 @@ log = structlog.get_logger("bot.drafting.llm")
 MAX_ATTEMPTS = 3
 # A server asking us to wait longer than this is not worth waiting for mid-chat: the question moves on.
 MAX_RETRY_AFTER = 60.0
+# After the model was down (retries used up), drafts skip it this long; after it refused us (key, model,
+# quota: a person must act), this long.
+PAUSE = timedelta(seconds=60)
+PAUSE_REFUSED = timedelta(minutes=10)
+_REFUSED = (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError)
 _RETRYABLE = (
     openai.APITimeoutError,
     openai.APIConnectionError,
@@ -61,6 +70,8 @@ class Completions:
         self._clock = clock
         self._timeout = timeout
         self._secret = api_key
+        self._paused_until: datetime | None = None
+        self._paused_for = ""
         # SDK retries off: ours (below) run on the injected clock and must not multiply with the SDK's.
         self._client = openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout)
 
@@ -89,6 +100,9 @@ class Completions:
     def _complete(
         self, messages: list[ChatCompletionMessageParam], schema: type[T]
     ) -> ParsedChatCompletion[T]:
+        paused_until = self._paused_until
+        if paused_until is not None and self._clock.now() < paused_until:
+            raise LLMError(f"{self._paused_for} (not asked again until {paused_until:%H:%M:%S} UTC)")
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(MAX_ATTEMPTS),
             retry=tenacity.retry_if_exception(self._is_retryable),
@@ -114,15 +128,32 @@ class Completions:
             ) from None
         except openai.OpenAIError as exc:
             attempts = retrying.statistics.get("attempt_number", 1)
-            raise LLMError(
-                f"the language model failed after {attempts} attempt(s): {self._describe(exc)}"
-            ) from None
+            reason = f"the language model failed after {attempts} attempt(s): {self._describe(exc)}"
+            self._pause(exc, reason)
+            raise LLMError(reason) from None
+
+    def _pause(self, exc: openai.OpenAIError, reason: str) -> None:
+        """Skip the model for a while when it is down or refuses us; a bad request is about one draft only."""
+        if isinstance(exc, _REFUSED) or _out_of_quota(exc):
+            pause = PAUSE_REFUSED
+        elif isinstance(exc, _RETRYABLE):
+            after = (
+                _retry_after(exc.response.headers, self._clock)
+                if isinstance(exc, openai.APIStatusError)
+                else None
+            )
+            pause = max(PAUSE, timedelta(seconds=after or 0.0))
+        else:
+            return
+        self._paused_until = self._clock.now() + pause
+        self._paused_for = reason
+        log.warning("llm_paused", seconds=pause.total_seconds(), reason=reason)
 
     def _is_retryable(self, exc: BaseException) -> bool:
         if not isinstance(exc, _RETRYABLE):
             return False
         if isinstance(exc, openai.RateLimitError):
-            if exc.code == "insufficient_quota":  # out of credit: waiting will not help
+            if _out_of_quota(exc):  # out of credit: waiting will not help
                 return False
             after = _retry_after(exc.response.headers, self._clock)
             return after is None or after <= MAX_RETRY_AFTER
@@ -161,6 +192,10 @@ class Completions:
 
     def redact(self, text: str) -> str:
         return text.replace(self._secret, "[redacted]") if self._secret else text
+
+
+def _out_of_quota(exc: openai.OpenAIError) -> bool:
+    return isinstance(exc, openai.RateLimitError) and exc.code == "insufficient_quota"
 
 
 def _retry_after(headers: object, clock: Clock) -> float | None:
