@@ -335,10 +335,14 @@ def chat_spec(n: int, *, prefix: str = "Bench", **changes: Any) -> ChatSpec:
     return ChatSpec(f"{prefix.lower()}-{n:02d}", f"#{prefix}Chat{n:02d}", host, **changes)
 
 
-def make_config(chats: Sequence[ChatSpec]) -> Config:
+MATERIAL = Path(__file__).resolve().parent / "material"  # a bio, earlier posts and links, as a user keeps
+
+
+def make_config(chats: Sequence[ChatSpec], *, material: Path | None = None) -> Config:
     """The benchmark's config: the shipped account, these chats, and a budget high enough never to narrow
-    a chat's reading (the budget is not what is measured here)."""
+    a chat's reading (the budget is not what is measured here); with `material`, the account's folder."""
     points = "".join(f"    - {point}\n" for point in TALKING_POINTS)
+    folder = f"  material: {material}\n" if material else ""
     text = (
         "account:\n"
         f'  handle: "@{ACCOUNT.username}"\n'
@@ -347,6 +351,7 @@ def make_config(chats: Sequence[ChatSpec]) -> Config:
         "  voice: warm, curious, concrete; one idea per post\n"
         f"  talking_points:\n{points}"
         "  own_links: [https://ada.example.dev]\n"
+        f"{folder}"
         "policy:\n"
         "  usd_per_chat: 1000\n"
         "  usd_per_month: 100000\n"

@@ -30,6 +30,7 @@ from sqlalchemy import select
 
 from bench.common import (
     DOC,
+    MATERIAL,
     START,
     ChatShape,
     ChatSpec,
@@ -146,7 +147,7 @@ def measure(make: Callable[[Clock], Drafter], name: str, llm_latency: float, pla
     """Play the sessions with the drafter `make` builds; every answer draft's timing."""
     chats, played, windows = sessions(plan)
     clock = ReplayClock(START)
-    with Rig(played, make_config(chats), make(clock), clock=clock) as rig:
+    with Rig(played, make_config(chats, material=MATERIAL), make(clock), clock=clock) as rig:
         rig.play(windows)
         with rig.store.session() as session:
             asked = list(session.scalars(select(ChatPost).where(ChatPost.event == PostEvent.QUESTION)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import socket
@@ -97,6 +98,17 @@ def test_offline_falls_back_to_the_bio_when_nothing_matches() -> None:
     assert draft.talking_point is None
     assert PERSONA.bio in draft.text
     assert draft.confidence < 0.5
+    assert check_answer(draft.text, n=6, hashtag="JobHuntChat") == []
+
+
+def test_offline_with_the_bio_said_already_answers_from_something_not_yet_said() -> None:
+    bio_answer = OfflineDrafter().answer(request("Q2 What's your favourite snack?", n=2)).text
+    said = dataclasses.replace(request("Q6 What's your favourite snack?", n=6), avoid=(bio_answer,))
+
+    draft = OfflineDrafter().answer(said)
+
+    assert draft.talking_point == PERSONA.talking_points[0]  # none matches: the first not yet said
+    assert PERSONA.bio not in draft.text and draft.confidence < 0.5
     assert check_answer(draft.text, n=6, hashtag="JobHuntChat") == []
 
 

@@ -3,7 +3,8 @@
 It picks the piece of the account's own material (talking points first, then the bio sentences of the
 material folder) that matches the post best (`bot.drafting.matching`: shared stems and job-chat ideas;
 ties go to the earlier piece), skipping any piece the account already said in this chat, and says it in the
-first person behind a short opening. An answer with nothing matching falls back to the bio; a reply or
+first person behind a short opening. An answer with nothing matching falls back to the bio, and once the
+bio is said, to the nearest piece not yet said; a reply or
 share with nothing matching is left empty (no draft), because filler is worse than silence. It never adds a
 fact, a link or a mention the account's material does not already contain (a share names its author).
 """
@@ -103,12 +104,22 @@ class OfflineDrafter:
         persona = req.persona
         opening = OPENINGS[(req.question_number - 1) % len(OPENINGS)]
         query = " ".join(filter(None, [req.question_text, req.hint]))
-        pick = choose(query, pieces_of(persona.talking_points, req.material), req.avoid)
-        if pick is None:
+        pieces = pieces_of(persona.talking_points, req.material)
+        pick = choose(query, pieces, req.avoid)
+        nearest = None if pick else choose(query, pieces, req.avoid, minimum=0.0)
+        if pick is None and (nearest is None or not any(near_duplicate(persona.bio, s) for s in req.avoid)):
             body = sentence(f"Great question. Where I'm coming from: {persona.bio}", "")
             rationale = "Nothing of yours matches the question yet unsaid; answered from the bio."
             point, confidence = None, 0.2
+        elif pick is None and nearest is not None:
+            # The bio is said already: the nearest thing not yet said beats no answer at all.
+            body = sentence(nearest.item.text, opening)
+            rationale = (
+                f"Nothing of yours matches the question closely; {nearest.label} is not yet said here."
+            )
+            point, confidence = nearest.item.text, 0.2
         else:
+            assert pick is not None
             body = sentence(pick.item.text, opening)
             rationale = _why(pick, "question", req.hint)
             point, confidence = pick.item.text, min(0.9, 0.4 + 0.1 * pick.score)
