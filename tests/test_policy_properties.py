@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -40,7 +41,8 @@ START = datetime(2026, 11, 23, 21, 0, tzinfo=UTC)
 K = DraftKind
 CHATS = ("xchat", "ychat")
 PEOPLE = ("carol", "bob", "spam_bot")  # spam_bot is on the blocklist
-EXAMPLES = {"sqlite": 30, "postgres": 8}  # sized for CI; raise locally to explore more
+# Sized for CI; explore more with e.g. `POLICY_EXAMPLES=500 pytest tests/test_policy_properties.py`.
+EXAMPLES = {"sqlite": int(os.environ.get("POLICY_EXAMPLES", 30)), "postgres": 8}
 TICKS = (0, 20, 600, 3600, 6 * 3600, 3 * 86400)
 BASE = policy_config()
 
