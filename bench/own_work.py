@@ -5,7 +5,9 @@ Throughput: the worker joins a chat an hour late, with a backlog of posts waitin
 poll: search pages, parse, store, classify, triage, draft the answers and the engagement within the caps,
 queue. Its thread's CPU time for that poll (`time.thread_time`: the sandbox and the fake model run in other
 threads) gives the posts per CPU-second of one core. Once with the offline drafter, once with the LLM drafter
-against an OpenAI-compatible server that answers at once (a zero-latency model).
+against an OpenAI-compatible server that answers at once (a zero-latency model). Then two more polls with
+nothing new: the first still drafts what the caps now allow (drafts that went stale make room), the second
+has nothing left to do and shows what a poll costs when the chat is quiet.
 
 LLM use: a 600-post chat-hour with that zero-latency model, every draft approved. Input tokens are the fake
 server's estimate (a token per 4 characters of the messages and of the response schema, which the API counts
@@ -70,7 +72,8 @@ class Burst:
     cpu: float
     wall: float
     drafts: int
-    empty_cpu: float  # the next poll, with nothing new
+    empty_cpu: float  # the next poll, with nothing new (it drafts what the caps now allow)
+    idle_cpu: float  # the poll after, with nothing new and nothing left to draft
 
     def row(self) -> list[str]:
         return [
@@ -82,6 +85,7 @@ class Burst:
             f"{self.wall:.2f} s",
             f"{self.drafts}",
             f"{self.empty_cpu * 1000:.0f} ms",
+            f"{self.idle_cpu * 1000:.0f} ms",
         ]
 
 
@@ -107,7 +111,7 @@ def chat(posts: int, minutes: int, poll: int, seed: int) -> tuple[Transcript, li
 
 
 def burst(make: MakeDrafter, name: str, posts: int) -> Burst:
-    """Join an hour into a two-hour chat whose first hour holds `posts` posts; poll once, then once more."""
+    """Join an hour into a two-hour chat whose first hour holds `posts` posts; poll once, then twice more."""
     played, windows = chat(posts, 120, 10, seed=11)
     config = make_config([chat_spec(1, prefix="Work", minutes=120)])
     clock = ReplayClock(START + timedelta(minutes=61))
@@ -119,9 +123,11 @@ def burst(make: MakeDrafter, name: str, posts: int) -> Burst:
         wall = time.perf_counter() - began
         pages = rig.server.usage()["requests"].get("search", 0)
         worker.tick()
+        worker.tick()
         with rig.store.session() as session:
             drafts = len(list(session.scalars(select(Draft.id))))
-        return Burst(name, worker.posts_read, pages, worker.tick_cpu[0], wall, drafts, worker.tick_cpu[1])
+        cpu = worker.tick_cpu
+        return Burst(name, worker.posts_read, pages, cpu[0], wall, drafts, cpu[1], cpu[2])
 
 
 def hour(make: MakeDrafter, posts: int, minutes: int, poll: int, calls: Callable[[], int]) -> Hour:
@@ -171,6 +177,7 @@ def run(
                     "wall",
                     "drafts made",
                     "CPU of the next, empty poll",
+                    "CPU of an idle poll",
                 ),
                 [b.row() for b in bursts],
             ),

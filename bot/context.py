@@ -48,9 +48,20 @@ class RunView:
     def __post_init__(self) -> None:
         self.posts = sorted(self.posts, key=lambda p: (p.created_at, p.id or 0))
         self.by_id = {p.tweet_id: p for p in self.posts}
-        self.own_ids |= {p.tweet_id for p in self.posts if p.is_own}
+        self._own_posts = [p for p in self.posts if p.is_own]
+        self._own_read = {p.tweet_id for p in self._own_posts}
+        self.own_ids |= self._own_read
         self.questions = [p for p in self.posts if p.event == PostEvent.QUESTION]
         self._numbers: dict[str, int | None] = {}
+        # Who responded to whom, indexed once: triage asks it of every post (a scan each was quadratic).
+        self._responses: dict[str, list[ChatPost]] = {}
+        for p in self.posts:
+            for ref in {p.reply_to_tweet_id, p.quote_of_tweet_id} - {None}:
+                self._responses.setdefault(ref or "", []).append(p)
+
+    def account_posts(self, own_ids: set[str]) -> None:
+        """The account's posts known elsewhere (the ledger) as they are now; its posts read here stay."""
+        self.own_ids = own_ids | self._own_read
 
     def role(self, handle: str | None) -> Role:
         name = (handle or "").casefold().lstrip("@")
@@ -101,11 +112,7 @@ class RunView:
 
     def responses(self, post: ChatPost) -> list[ChatPost]:
         """Replies and quotes of `post` by other people."""
-        return [
-            p
-            for p in self.posts
-            if post.tweet_id in (p.reply_to_tweet_id, p.quote_of_tweet_id) and p.author_id != post.author_id
-        ]
+        return [p for p in self._responses.get(post.tweet_id, ()) if p.author_id != post.author_id]
 
     def is_to_account(self, post: ChatPost) -> bool:
         """Whether a post mentions the account or replies to one of its posts."""
@@ -127,7 +134,7 @@ class RunView:
         return found[-limit:]
 
     def own_texts(self) -> list[str]:
-        return [p.text for p in self.posts if p.is_own and p.text]
+        return [p.text for p in self._own_posts if p.text]
 
 
 def quoted(view: RunView, post: ChatPost) -> Quoted:

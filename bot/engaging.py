@@ -11,12 +11,13 @@ keeps one draft per run, kind and target.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import cast, get_args
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +33,8 @@ from bot.freshness import expires_at
 from bot.guard import OutputRules, join_flags
 from bot.material import Material
 from bot.pacing import pace_for
-from bot.policy import may_engage_with, own_posts, route_for
+from bot.policy import ledger, own_posts, route_for
+from bot.policy.people import EngageCheck
 from bot.store.db import Store
 from bot.store.models import ChatPost, ChatRun, Draft, DraftKind, DraftState, PostEvent
 from bot.triage import RANK, Action, Decision, Knowledge, decide
@@ -51,6 +53,7 @@ SAID_STATES = (
 )
 # A like, repost or share waits this long after the post: a strong answer shows once others respond.
 SETTLE = timedelta(minutes=3)
+ID_CHUNK = 500  # post ids per query, well within SQLite's bound parameters
 
 
 class Engager:
@@ -70,14 +73,15 @@ class Engager:
         self.material = material
         self.persona = persona
         self.clock = clock
+        self._views: dict[int, _Kept] = {}  # by run
 
     def engage(self, run: ChatRun) -> list[Draft]:
         """Triage what is new in `run`, then draft the best undrafted decisions within the caps."""
         chat = self.config.chat(run.chat_slug)
-        with self.store.session() as session:
-            view = self.view(session, run)
-            self._triage(session, view, chat)
-            session.flush()
+        view = self.current_view(run)
+        # Triage and the choice only read the ledger and the drafts: the policy's questions are read once.
+        with self.store.session() as session, ledger.shared_reads(session):
+            self._triage(session, run, view, chat)
             chosen = self._candidates(session, view, run, chat)
         made = []
         for post, kind in chosen:
@@ -87,18 +91,52 @@ class Engager:
         return made
 
     def view(self, session: Session, run: ChatRun) -> RunView:
+        """The run's view read afresh in `session` (its posts belong to the session)."""
         posts = list(session.scalars(select(ChatPost).where(ChatPost.run_id == run.id)))
         chat = self.config.chat(run.chat_slug)
         return RunView(chat, self.config.account.handle, posts, own_ids=own_posts(session))
 
-    def knowledge(self, session: Session, chat: Chat) -> Knowledge:
-        """What triage weighs posts against, with the policy's word on each author asked once a poll."""
+    def current_view(self, run: ChatRun, *, within_poll: bool = False) -> RunView:
+        """The run's view as the store holds it now, kept between polls and brought up to date before each
+        use (`_Kept.refresh`): reading every post of the run at each poll and for each draft was most of a
+        poll's cost. Its posts belong to no session: what changes on them is written with `save_triage`.
+
+        `within_poll`: the view was brought up to date earlier in this poll, and only a count is compared
+        (`_Kept.unchanged`): no post came, went or lost its text since, and nothing was written here. A
+        run's triage changes only through the worker holding the run, which is this one for the poll."""
+        chat, account = self.config.chat(run.chat_slug), self.config.account.handle
         now = self.clock.now()
+        self._views = {key: kept for key, kept in self._views.items() if kept.ends > now}  # ended runs go
+        kept = self._views.get(run.id)
+        with self.store.session() as session:
+            if kept is None or kept.view.chat is not chat or kept.view.account != account:  # or a new config
+                posts = list(session.scalars(select(ChatPost).where(ChatPost.run_id == run.id)))
+                kept = _Kept(
+                    RunView(chat, account, posts), run.window_end, {p.id: _changing(p) for p in posts}
+                )
+                self._views[run.id] = kept
+            elif not (within_poll and kept.unchanged(session, run.id)):
+                kept.refresh(session, run.id)
+            kept.view.account_posts(own_posts(session))
+        return kept.view
+
+    def save_triage(self, session: Session, run: ChatRun, posts: Sequence[ChatPost]) -> None:
+        """Write the triage of `posts` (of `current_view`, belonging to no session) in one statement."""
+        kept = self._views.get(run.id)
+        if kept is not None and posts:
+            kept.wrote(session, posts)
+        _write_triage(session, posts)
+
+    def knowledge(self, session: Session, chat: Chat, authors: Iterable[str | None] = ()) -> Knowledge:
+        """What triage weighs posts against, with the policy's word on each author asked once a poll
+        (`authors`: those it will be asked about, read ahead together)."""
+        check = EngageCheck(session, chat.slug, self.config, self.clock.now())
+        check.prefetch(author for author in authors if author)
         verdicts: dict[str, tuple[bool, str]] = {}
 
         def may_engage(author: str) -> tuple[bool, str]:
             if author not in verdicts:
-                verdicts[author] = may_engage_with(session, author, chat.slug, self.config, now)
+                verdicts[author] = check(author)
             return verdicts[author]
 
         return Knowledge(
@@ -110,7 +148,7 @@ class Engager:
 
     # --- triage ------------------------------------------------------------------------------------------
 
-    def _triage(self, session: Session, view: RunView, chat: Chat) -> None:
+    def _triage(self, session: Session, run: ChatRun, view: RunView, chat: Chat) -> None:
         """Decide the untriaged posts, and decide again the posts they respond to (a strong answer shows
         only once others respond), keeping a new decision only when it engages more (`_upgrades`)."""
         fresh = [p for p in view.posts if p.triage is None]
@@ -131,10 +169,15 @@ class Engager:
             and p.tweet_id not in drafted
         ]
         earlier = {p.tweet_id: _stored(view, p) for p in view.posts if p.triage is not None}
-        for decision in decide(view, [*fresh, *again], self.knowledge(session, chat), earlier):
+        changed = []
+        posts = [*fresh, *again]
+        knowledge = self.knowledge(session, chat, (post.author_username for post in posts))
+        for decision in decide(view, posts, knowledge, earlier):
             post = view.by_id[decision.tweet_id]
             if post.triage is None or _upgrades(decision, Action(post.triage)):
                 _store_decision(post, decision)
+                changed.append(post)
+        self.save_triage(session, run, changed)
 
     # --- drafting ----------------------------------------------------------------------------------------
 
@@ -157,7 +200,7 @@ class Engager:
         ]
         if not ready:
             return []
-        knowledge = self.knowledge(session, chat)
+        knowledge = self.knowledge(session, chat, (post.author_username for post in ready))
         unsaid = self._unsaid_pieces(session, view)
         pace = pace_for(session, run, chat, self.config, self.clock.now(), unsaid=unsaid)
         chosen = []
@@ -193,13 +236,14 @@ class Engager:
 
     def _draft(self, run: ChatRun, chat: Chat, post: ChatPost, kind: Action) -> Draft | None:
         """Draft one decision; None when nothing passes the check (the post then says why) or it exists."""
+        view = self.current_view(run, within_poll=True)  # `engage` brought it up to date
         with self.store.session() as session:
-            view = self.view(session, run)
             target = view.by_id[post.tweet_id]
             proposed, refused = self.propose(session, view, target, kind=kind)
             if proposed is None:
                 target.triage = Action.NONE
                 target.triage_reason = f"{target.triage_reason}; but no draft passed the check: {refused}"
+                self.save_triage(session, run, [target])
                 log.info("draft.none", chat=chat.slug, target=post.tweet_id, why=refused)
                 return None
             row = self._row(run, view, target, proposed, kind)
@@ -287,6 +331,132 @@ def said_texts(session: Session, view: RunView) -> list[str]:
         select(Draft.text).where(Draft.run_id == run_id, Draft.state.in_(SAID_STATES), Draft.text != "")
     )
     return [*view.own_texts(), *drafts]
+
+
+# By primary key, executed many on the connection: plain rows, not the ORM's bulk update (twice the cost).
+WRITE_TRIAGE = (
+    update(ChatPost)
+    .where(ChatPost.id == bindparam("post_id"))
+    .values(
+        triage=bindparam("triage"),
+        triage_reason=bindparam("reason"),
+        triage_score=bindparam("score"),
+        flags=bindparam("flags"),
+    )
+)
+
+
+def _write_triage(session: Session, posts: Sequence[ChatPost]) -> None:
+    rows = [
+        {
+            "post_id": post.id,
+            "triage": post.triage,
+            "reason": post.triage_reason,
+            "score": post.triage_score,
+            "flags": post.flags,
+        }
+        for post in posts
+    ]
+    if rows:
+        session.connection().execute(WRITE_TRIAGE, rows)
+
+
+# What may change on a stored post: its triage (this worker, or another that held the run before), its
+# deletion and its text going (deleted on X, or purged). The rest of a post never changes once stored.
+Changing = tuple[str | None, str | None, float | None, str | None, datetime | None, bool]
+CHANGING = select(
+    ChatPost.id,
+    ChatPost.triage,
+    ChatPost.triage_reason,
+    ChatPost.triage_score,
+    ChatPost.flags,
+    ChatPost.deleted_at,
+    ChatPost.text.is_(None),
+)
+
+
+def _changing(post: ChatPost) -> Changing:
+    return (
+        post.triage,
+        post.triage_reason,
+        post.triage_score,
+        post.flags,
+        post.deleted_at,
+        post.text is None,
+    )
+
+
+@dataclass
+class _Kept:
+    """A run's view kept between polls, with what may change on each post as last read (`Changing`)."""
+
+    view: RunView
+    ends: datetime
+    read: dict[int, Changing]
+    # Posts changed here whose writing is not committed yet: compared with the store at the next refresh
+    # even where it did not change since the last read (the transaction may have rolled back).
+    touched: set[int] = field(default_factory=set)
+
+    def wrote(self, session: Session, posts: Sequence[ChatPost]) -> None:
+        """`posts` changed here and are written in `session`: once it commits, the store holds them so."""
+        written = {post.id: _changing(post) for post in posts}
+        self.touched.update(written)
+
+        def committed(_session: Session) -> None:
+            self.read.update(written)
+            self.touched.difference_update(written)
+
+        event.listen(session, "after_commit", committed, once=True)
+
+    def unchanged(self, session: Session, run_id: int) -> bool:
+        """Whether the store holds the same posts with the same texts and deletions as last read (a count,
+        not a read of every post), and nothing was written here since."""
+        if self.touched:
+            return False
+        counts = select(
+            func.count(), func.max(ChatPost.id), func.count(ChatPost.deleted_at), func.count(ChatPost.text)
+        ).where(ChatPost.run_id == run_id)
+        last = (
+            len(self.read),
+            max(self.read, default=None),
+            sum(1 for changing in self.read.values() if changing[4] is not None),
+            sum(1 for changing in self.read.values() if not changing[5]),
+        )
+        return tuple(session.execute(counts).one()) == last
+
+    def refresh(self, session: Session, run_id: int) -> None:
+        """Bring the view up to what the store holds: what may change read back for every post in one
+        narrow query and applied where it did, the posts stored since loaded. The view is built again
+        when posts came or went or a text went (its indexes read them)."""
+        read: dict[int, Changing] = {
+            post_id: (triage, reason, score, flags, deleted_at, bool(no_text))
+            for post_id, triage, reason, score, flags, deleted_at, no_text in session.execute(
+                CHANGING.where(ChatPost.run_id == run_id)
+            )
+        }
+        if read == self.read and not self.touched:
+            return
+        by_id = {post.id: post for post in self.view.posts}
+        new = [post_id for post_id in read if post_id not in by_id]
+        rebuild = bool(new) or any(post_id not in read for post_id in by_id)
+        for post_id, now in read.items():
+            if self.read.get(post_id) == now and post_id not in self.touched:
+                continue
+            post = by_id.get(post_id)
+            if post is None or _changing(post) == now:
+                continue
+            post.triage, post.triage_reason, post.triage_score, post.flags, post.deleted_at, no_text = now
+            if no_text and post.text is not None:  # a text only ever goes
+                post.text = None
+                rebuild = True
+        self.read, self.touched = read, set()
+        if rebuild:
+            posts = [post for post in self.view.posts if post.id in read]
+            for start in range(0, len(new), ID_CHUNK):
+                posts += session.scalars(
+                    select(ChatPost).where(ChatPost.id.in_(new[start : start + ID_CHUNK]))
+                )
+            self.view = RunView(self.view.chat, self.view.account, posts)
 
 
 def engage_kind(kind: str) -> EngageKind:

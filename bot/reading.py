@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from bot.clock import Clock
@@ -33,6 +34,7 @@ from bot.x.gateway import XGateway
 from bot.x.types import SearchPage, XPost
 
 MAX_PAGES = 50  # a bound on one poll: 5,000 posts is far beyond any chat's burst
+STORED_CHUNK = 500  # post ids per "already stored?" query, well within SQLite's bound parameters
 
 
 @dataclass
@@ -122,10 +124,21 @@ class Reader:
         start_time = None if since_id else min(run.window_start for run in runs)
         pages = self._all_pages(text, since_id, start_time, result)
         newest = pages[0].newest_id if pages else None
+        posts = [post for page in pages for post in page.posts]
         with self.store.session() as session:
-            for page in pages:
-                for post in page.posts:
-                    self._store_post(session, post, runs, result)
+            stored = _stored_ids(session, runs, posts)
+            matches = [_match(self.config.chat(run.chat_slug)) for run in runs]
+            made = [new for post in posts for new in self._rows(post, runs, matches, stored)]
+            # One bulk insert for the whole poll, handing back the stored rows (a unit-of-work flush of
+            # each new object costs twice as much); the opt-out check after it looks up the account's
+            # posts, which may be among these rows.
+            by_key = {
+                (row.run_id, row.tweet_id): row for row in _insert(session, [values for values, _ in made])
+            }
+            for values, slug in made:  # in the order read (the rows come back in any order)
+                row = by_key[(values["run_id"], values["tweet_id"])]
+                result.new_posts.setdefault(slug, []).append(row)
+                note_opt_out(session, row, slug, self.config)
             if newest is not None:
                 save_cursor(session, [run.id for run in runs], newest)
         return newest
@@ -147,35 +160,56 @@ class Reader:
                 break
         return pages
 
-    def _store_post(self, session: Session, post: XPost, runs: list[ChatRun], result: PollResult) -> None:
+    def _rows(
+        self, post: XPost, runs: list[ChatRun], matches: list[ChatMatch], stored: set[tuple[int, str]]
+    ) -> list[tuple[dict[str, Any], str]]:
+        """The new rows `post` makes (their values), with their chat, one per run it belongs to and is not
+        stored for (`stored` grows)."""
         account = self.config.account.handle
         author = post.author.username if post.author else ""
-        matches = [_match(self.config.chat(run.chat_slug)) for run in runs]
         slugs = route_post(post.hashtags, author, post.mentions, matches, account=account)
+        rows = []
         for run in runs:
             if run.chat_slug not in slugs or (
                 post.created_at is not None and post.created_at < run.window_start
             ):
                 continue
-            if _already_stored(session, run.id, post.id):
+            if (run.id, post.id) in stored:
                 continue
-            row = _chat_post(run, post, self.config.chat(run.chat_slug), account, self.clock)
-            session.add(row)
-            session.flush()
-            note_opt_out(session, row, run.chat_slug, self.config)
-            result.new_posts.setdefault(run.chat_slug, []).append(row)
+            stored.add((run.id, post.id))
+            rows.append(
+                (_chat_post(run, post, self.config.chat(run.chat_slug), account, self.clock), run.chat_slug)
+            )
+        return rows
 
 
 def _match(chat: Chat) -> ChatMatch:
     return ChatMatch(slug=chat.slug, hashtag=chat.hashtag, read=chat.read, hosts=tuple(chat.hosts))
 
 
-def _already_stored(session: Session, run_id: int, tweet_id: str) -> bool:
-    query = select(ChatPost.id).where(ChatPost.run_id == run_id, ChatPost.tweet_id == tweet_id)
-    return session.scalars(query).first() is not None
+def _stored_ids(session: Session, runs: list[ChatRun], posts: list[XPost]) -> set[tuple[int, str]]:
+    """The (run, post) pairs among `posts` already stored: one query a chunk, not one a post."""
+    ids = sorted({post.id for post in posts})
+    found: set[tuple[int, str]] = set()
+    for start in range(0, len(ids), STORED_CHUNK):
+        query = select(ChatPost.run_id, ChatPost.tweet_id).where(
+            ChatPost.run_id.in_([run.id for run in runs]),
+            ChatPost.tweet_id.in_(ids[start : start + STORED_CHUNK]),
+        )
+        found.update((run_id, tweet_id) for run_id, tweet_id in session.execute(query))
+    return found
 
 
-def _chat_post(run: ChatRun, post: XPost, chat: Chat, account: str, clock: Clock) -> ChatPost:
+def _insert(session: Session, rows: list[dict[str, Any]]) -> list[ChatPost]:
+    """Store `rows` in bulk; the stored posts, in any order. `render_nulls`: the rows with and without a
+    parent or a question number share one statement (SQLAlchemy otherwise starts a new batch whenever the
+    missing columns differ: hundreds of statements for one poll)."""
+    statement = insert(ChatPost).returning(ChatPost).execution_options(render_nulls=True)
+    return list(session.scalars(statement, rows)) if rows else []
+
+
+def _chat_post(run: ChatRun, post: XPost, chat: Chat, account: str, clock: Clock) -> dict[str, Any]:
+    """The values of the stored post."""
     author = post.author.username if post.author else ""
     event = classify(
         text=post.text,
@@ -187,23 +221,23 @@ def _chat_post(run: ChatRun, post: XPost, chat: Chat, account: str, clock: Clock
         mentions=post.mentions,
     )
     now = clock.now()
-    return ChatPost(
-        run_id=run.id,
-        tweet_id=post.id,
-        author_id=post.author_id or "",
-        author_username=author or None,
-        text=post.text,
-        created_at=post.created_at or now,
-        conversation_id=post.conversation_id,
-        reply_to_tweet_id=post.replied_to_id,
-        quote_of_tweet_id=post.quoted_id,
-        lang=post.lang,
-        mentions_account=event.mentions_account,
-        is_own=event.kind == EventKind.OWN,
-        event=_post_event(event.kind),
-        question_number=event.question_number if event.kind == EventKind.QUESTION else None,
-        read_at=now,
-    )
+    return {
+        "run_id": run.id,
+        "tweet_id": post.id,
+        "author_id": post.author_id or "",
+        "author_username": author or None,
+        "text": post.text,
+        "created_at": post.created_at or now,
+        "conversation_id": post.conversation_id,
+        "reply_to_tweet_id": post.replied_to_id,
+        "quote_of_tweet_id": post.quoted_id,
+        "lang": post.lang,
+        "mentions_account": event.mentions_account,
+        "is_own": event.kind == EventKind.OWN,
+        "event": _post_event(event.kind),
+        "question_number": event.question_number if event.kind == EventKind.QUESTION else None,
+        "read_at": now,
+    }
 
 
 def _post_event(kind: EventKind) -> PostEvent:

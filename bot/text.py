@@ -20,6 +20,7 @@ ELLIPSIS = "…"
 # twitter-text rejects these code points outright.
 _INVALID_CHARS = re.compile("[\ufffe\ufeff\uffff]")
 _HASH_SIGNS = "#＃"
+_HASH_SIGN = re.compile(f"[{_HASH_SIGNS}]")
 # A hashtag may not follow these (twitter-text: "&#tag" is an HTML entity, "a#tag" is not a tag).
 _NOT_BEFORE_HASHTAG = "&" + _HASH_SIGNS
 _ZERO_WIDTH_JOINERS = "\u200c\u200d"
@@ -84,10 +85,13 @@ def url_spans(text: str) -> list[Span]:
 
 def hashtag_spans(text: str) -> list[tuple[Span, str]]:
     """Every hashtag entity with its tag (without '#'), as X would link it; tags inside URLs do not count."""
-    urls = url_spans(text)
     found: list[tuple[Span, str]] = []
-    for start, ch in enumerate(text):
-        if ch not in _HASH_SIGNS or any(u.start <= start < u.end for u in urls):
+    starts = [match.start() for match in _HASH_SIGN.finditer(text)]
+    if not starts:  # no hash sign, no tag: twitter-text's URL scan is not needed
+        return found
+    urls = url_spans(text)
+    for start in starts:
+        if any(u.start <= start < u.end for u in urls):
             continue
         if start > 0 and (_is_tag_char(text[start - 1]) or text[start - 1] in _NOT_BEFORE_HASHTAG):
             continue

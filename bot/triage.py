@@ -23,6 +23,7 @@ keeps the new decision when it engages more (see there).
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
@@ -88,19 +89,55 @@ def decide(
     view: RunView, posts: Sequence[ChatPost], knowledge: Knowledge, earlier: Mapping[str, Decision]
 ) -> list[Decision]:
     """A decision for each of `posts` (in time order), seeing the run's earlier decisions and each other."""
-    known = dict(earlier)
+    known = Known(earlier)
     opted_out: set[str] = set()
     made = []
     for post in sorted(posts, key=lambda p: (p.created_at, p.id or 0)):
-        others = {tweet_id: d for tweet_id, d in known.items() if tweet_id != post.tweet_id}
-        decision = _decide_one(view, post, knowledge, others, opted_out)
-        known[post.tweet_id] = decision
+        decision = _decide_one(view, post, knowledge, known, opted_out)
+        known.add(decision)
         made.append(decision)
     return made
 
 
+class Known:
+    """The decisions made so far in a run, indexed by what later decisions ask of them (a reply to this
+    person on this question? a follow of this person?), each question leaving out the post being decided.
+    Scanning every decision for every post made triage quadratic in the run's posts."""
+
+    def __init__(self, earlier: Mapping[str, Decision]) -> None:
+        self._by_id: dict[str, Decision] = {}
+        self._replies: dict[tuple[str, int | None], set[str]] = {}
+        self._follows: dict[str, set[str]] = {}
+        for decision in earlier.values():
+            self.add(decision)
+
+    def add(self, decision: Decision) -> None:
+        """Record `decision`, replacing an earlier one on the same post."""
+        before = self._by_id.get(decision.tweet_id)
+        if before is not None and (index := self._index(before)) is not None:
+            index.discard(before.tweet_id)
+        self._by_id[decision.tweet_id] = decision
+        if (index := self._index(decision)) is not None:
+            index.add(decision.tweet_id)
+
+    def _index(self, decision: Decision) -> set[str] | None:
+        if decision.action == Action.REPLY:
+            return self._replies.setdefault((decision.author.casefold(), decision.question_number), set())
+        if decision.action == Action.FOLLOW:
+            return self._follows.setdefault(decision.author, set())
+        return None
+
+    def replying(self, author: str, number: int | None, *, besides: str) -> bool:
+        """Whether a post other than `besides` is to get a reply to `author` on Q`number`."""
+        return bool(self._replies.get((author.casefold(), number), set()) - {besides})
+
+    def following(self, author: str, *, besides: str) -> bool:
+        """Whether a post other than `besides` is to get a follow of `author` (the handle as written)."""
+        return bool(self._follows.get(author, set()) - {besides})
+
+
 def _decide_one(
-    view: RunView, post: ChatPost, knowledge: Knowledge, known: Mapping[str, Decision], opted_out: set[str]
+    view: RunView, post: ChatPost, knowledge: Knowledge, known: Known, opted_out: set[str]
 ) -> Decision:
     author = post.author_username or ""
     number = view.question_number(post)
@@ -134,10 +171,10 @@ def _decide_one(
 Made = Callable[..., Decision]
 
 
-def _addressed(post: ChatPost, number: int | None, known: Mapping[str, Decision], made: Made) -> Decision:
+def _addressed(post: ChatPost, number: int | None, known: Known, made: Made) -> Decision:
     author = post.author_username or ""
     how = "mentioned you" if post.mentions_account else "replied to your post"
-    if _already_replying(known, author, number):
+    if known.replying(author, number, besides=post.tweet_id):
         where = f" on Q{number}" if number else ""
         return made(Action.LIKE, f"@{author} {how} again; you already have a reply to them{where}", 0.4)
     if is_question(post.text or ""):
@@ -152,7 +189,7 @@ def _others(
     post: ChatPost,
     number: int | None,
     knowledge: Knowledge,
-    known: Mapping[str, Decision],
+    known: Known,
     made: Made,
 ) -> Decision:
     author = post.author_username or ""
@@ -169,9 +206,9 @@ def _others(
         if touch >= LIKE_TOUCH:
             return made(Action.SHARE, f"{strong} that touches {about}", 0.55 + min(0.1, 0.02 * strength))
         return made(Action.REPOST, strong, 0.45 + min(0.1, 0.02 * strength))
-    if is_answer and touch >= STRONG_TOUCH and not _already_replying(known, author, number):
+    if is_answer and touch >= STRONG_TOUCH and not known.replying(author, number, besides=post.tweet_id):
         return made(Action.REPLY, f"@{author}'s answer touches {about}", 0.6 + min(0.25, 0.05 * touch))
-    followed = any(d.action == Action.FOLLOW and d.author == author for d in known.values())
+    followed = known.following(author, besides=post.tweet_id)
     if role == "guest" and not followed:
         return made(Action.FOLLOW, f"@{author} is a guest of the chat", 0.25)
     if _is_intro(view, post) and touch >= MIN_MATCH and not followed:
@@ -232,13 +269,6 @@ def _is_intro(view: RunView, post: ChatPost) -> bool:
     return parent is not None and view.role(parent.author_username) == "host" and not asked
 
 
-def _already_replying(known: Mapping[str, Decision], author: str, number: int | None) -> bool:
-    return any(
-        d.action == Action.REPLY and d.author.casefold() == author.casefold() and d.question_number == number
-        for d in known.values()
-    )
-
-
 def _why_nothing(post: ChatPost, role: str, is_answer: bool) -> str:
     if is_answer:
         return "an answer that touches none of your talking points, material or interests"
@@ -261,12 +291,18 @@ def is_opt_out(text: str) -> bool:
 def sensitive_topic(text: str, topics: Sequence[str]) -> str | None:
     """The first configured topic the text touches (at the start of a word, any case, accents ignored)."""
     folded = _fold(text)
-    for topic in topics:
-        if re.search(rf"(?<!\w){re.escape(_fold(topic))}", folded):
-            return topic
-    return None
+    if not topics or not _any_topic(tuple(topics)).search(folded):  # one scan for most posts
+        return None
+    return next(topic for topic in topics if _any_topic((topic,)).search(folded))
+
+
+@functools.lru_cache(maxsize=256)
+def _any_topic(topics: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w)(?:{'|'.join(re.escape(_fold(topic)) for topic in topics)})")
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # nothing to decompose: most posts
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -16,7 +16,7 @@ from bot.config import Config
 from bot.drafting.offline import OfflineDrafter
 from bot.errors import DraftStateError
 from bot.freshness import mark_deleted
-from bot.policy import note_opt_out
+from bot.policy import forget_deleted, note_opt_out
 from bot.replay import drive
 from bot.review import approve, queue, reject
 from bot.runner import DEMO_TRANSCRIPT, sandbox_gateway
@@ -201,6 +201,34 @@ def test_a_draft_whose_target_was_deleted_expires(store: Store, clock: FakeClock
         draft = session.get(Draft, reply.id)
         assert draft is not None and draft.state == "expired"
         assert draft.events[-1].why == "the post it answers was deleted"
+
+
+def test_each_poll_sees_the_run_as_stored_now_not_as_it_was(
+    store: Store, clock: FakeClock, play: Play
+) -> None:
+    """The worker keeps a run's posts between polls; what changed in the store meanwhile still counts."""
+    config = demo_config()
+    run, talk = play(config, chat_q1)
+    answerer = Answerer(config=config, store=store, drafter=OfflineDrafter(), clock=clock)
+    answerer.draft_missing(run)
+    late = talk.post(
+        "late", "omar_frontend", f"A1 Keeping a list of recruiters on X helps {TAG}", reply_to="sam"
+    )
+    late.run_id = run.id
+    tom, sam = talk.posts["tom"].tweet_id, talk.posts["sam"].tweet_id
+    with store.session() as session:
+        session.add(late)  # read by the next poll
+        stored = session.scalars(select(ChatPost).where(ChatPost.tweet_id == tom)).one()
+        stored.triage, stored.triage_reason = "none", "decided again by the worker that held the run"
+        forget_deleted(session, sam, clock.now())  # deleted on X: its text goes
+    view = answerer.engager.current_view(run)
+    assert view.by_id[late.tweet_id].triage is None  # stored since, not triaged yet
+    assert view.by_id[tom].triage_reason == "decided again by the worker that held the run"
+    assert view.by_id[sam].text is None and view.by_id[sam].deleted_at is not None
+    answerer.draft_missing(run)
+    view = answerer.engager.current_view(run)
+    assert view.by_id[late.tweet_id].triage is not None
+    assert view.responses(view.by_id[sam]) == [view.by_id[late.tweet_id]]
 
 
 def test_chat_drafts_stay_for_the_grace_after_the_window_closes(

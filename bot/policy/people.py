@@ -8,7 +8,9 @@ on, in every chat, and outlives the post's text (which retention purges).
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import or_, select
@@ -42,9 +44,14 @@ def note_opt_out(session: Session, post: ChatPost, chat_slug: str, config: Confi
 def opt_out_word(text: str, config: Config) -> str | None:
     """The first opt-out word `text` holds as a whole word (any case), or None."""
     for word in config.policy.opt_out_words:
-        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE):
+        if _whole_word(word).search(text):
             return word
     return None
+
+
+@functools.cache
+def _whole_word(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
 
 
 def may_engage_with(
@@ -53,24 +60,57 @@ def may_engage_with(
     """Whether the account may reply to, share, repost, like or follow `username` in this chat now; why not.
 
     Counts the ledger and the drafts already approved or on their way, so triage need not draft more."""
-    name = username.removeprefix("@").lower()
-    if name in {handle.lower() for handle in config.policy.blocklist}:
-        return False, f"@{name} is on your blocklist"
-    opt_out = opted_out(session, name)
-    if opt_out is not None:
-        return False, f"@{name} opted out ({opt_out.word!r}, {opt_out.at:%Y-%m-%d})"
-    run_id = _current_run(session, chat_slug, now)
-    limit = config.policy.replies_per_person
-    done = ledger.replies_to(session, name, run_id, chat_slug)
-    flying = [
-        entry
-        for entry in ledger.in_flight(session, config, ledger.IN_FLIGHT_AT_APPROVAL)
-        if entry.kind in ledger.REPLY_KINDS and entry.chat_slug == chat_slug and entry.run_id == run_id
-    ]
-    count = done + ledger.targets_by(session, flying, name)
-    if count >= limit:
-        return False, f"already {count} replies to @{name} this session (at most {limit})"
-    return True, ""
+    return EngageCheck(session, chat_slug, config, now)(username)
+
+
+class EngageCheck:
+    """`may_engage_with` for the many authors of one chat at once: what does not depend on the person (the
+    blocklist, the chat's current run, its replies in flight) is read at the first question, not at each."""
+
+    def __init__(self, session: Session, chat_slug: str, config: Config, now: datetime) -> None:
+        self.session, self.chat_slug, self.config, self.now = session, chat_slug, config, now
+        self._opt_outs: dict[str, OptOut | None] = {}  # read ahead by `prefetch`
+
+    def prefetch(self, usernames: Iterable[str]) -> None:
+        """Read whether `usernames` opted out in one query (per 500), not one per person asked about."""
+        names = sorted({name.removeprefix("@").lower() for name in usernames} - self._opt_outs.keys())
+        for start in range(0, len(names), 500):
+            chunk = names[start : start + 500]
+            self._opt_outs.update(dict.fromkeys(chunk))
+            for row in self.session.scalars(select(OptOut).where(OptOut.username.in_(chunk))):
+                self._opt_outs[row.username] = row
+
+    @functools.cached_property
+    def _blocked(self) -> set[str]:
+        return {handle.lower() for handle in self.config.policy.blocklist}
+
+    @functools.cached_property
+    def _run_id(self) -> int | None:
+        return _current_run(self.session, self.chat_slug, self.now)
+
+    @functools.cached_property
+    def _flying(self) -> list[ledger.Entry]:
+        return [
+            entry
+            for entry in ledger.in_flight(self.session, self.config, ledger.IN_FLIGHT_AT_APPROVAL)
+            if entry.kind in ledger.REPLY_KINDS
+            and entry.chat_slug == self.chat_slug
+            and entry.run_id == self._run_id
+        ]
+
+    def __call__(self, username: str) -> tuple[bool, str]:
+        name = username.removeprefix("@").lower()
+        if name in self._blocked:
+            return False, f"@{name} is on your blocklist"
+        opt_out = self._opt_outs[name] if name in self._opt_outs else opted_out(self.session, name)
+        if opt_out is not None:
+            return False, f"@{name} opted out ({opt_out.word!r}, {opt_out.at:%Y-%m-%d})"
+        limit = self.config.policy.replies_per_person
+        done = ledger.replies_to(self.session, name, self._run_id, self.chat_slug)
+        count = done + ledger.targets_by(self.session, self._flying, name)
+        if count >= limit:
+            return False, f"already {count} replies to @{name} this session (at most {limit})"
+        return True, ""
 
 
 def _current_run(session: Session, chat_slug: str, now: datetime) -> int | None:
