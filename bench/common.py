@@ -102,23 +102,24 @@ $0.010, each de-duplicated per UTC day; an empty search is free.
 
 _PROFILES = """## Profiles: what the missed goals took
 
-Profiled with cProfile over the worker's polls (`time.thread_time` for CPU), on this machine.
+Profiled with cProfile over the worker's polls and the dashboard's requests (`time.thread_time` for CPU).
 
-- **The sandbox** was the first bottleneck: every search rebuilt every post's search document, walked
-  every post for each post's `public_metrics`, and counted a user's posts while rendering them even when
-  not asked. Caching the search document, an id-ordered index (a search starts at `since_id`/`start_time`),
-  a responses index and lazy user metrics took an empty search on an 800-post world from 51 ms to 0.05 ms
-  and a full page from 121 ms to 10 ms (`bot/sandbox/state.py`, `reads.py`, `calls.py`, `render.py`).
-- **Own work** (posts per CPU-second) and the cost of a poll are the drafting side's: triage asked
-  `may_engage_with` once per post and candidate (each a handful of queries and a twitter-text parse of every
-  draft in flight), `RunView.responses` scanned the whole run for every post, and the reader flushed and
-  queried once per post. A proposed patch (`/work/notes/issue8-proposals.patch`: one engagement gate per pass,
-  a responses index, one stored-check per poll, and drafting for a run only when its poll brought something
-  new or 30 s have passed) took a 1,000-post backlog from 8.1 s to 2.1 s of CPU and 20 live chats from 147 s
-  to 88 s of worker CPU an hour. The rest is spread over triage (guard flags, matching) and ORM loading.
-- **The queue page** spends most of its time in `policy_verdict`, once per draft shown, each listing the
-  drafts in flight again (`ledger.in_flight`) and measuring the text: listing them once per page is the
-  proposed fix.
+- **The sandbox** was the first bottleneck: every search rebuilt every post's search document and walked
+  every post for each post's metrics. Cached documents, an id-ordered index and lazy user metrics took an
+  empty search on an 800-post world from 51 ms to 0.05 ms (`bot/sandbox/`).
+- **Own work** (162 posts per CPU-second before): triage was quadratic (`RunView.responses` scanned the run
+  for every post, and each decision copied all earlier ones), every draft reloaded the whole run from the
+  database, the reader queried and flushed once per post, and the policy was asked per post what is the same
+  for every author. Now the run's view is indexed and kept between polls (a narrow query brings back only
+  what changed), the reader stores a poll in one bulk insert, and the policy's reads are shared per pass.
+  Every triage decision and draft of a 2,000-post backlog came out byte-identical before and after. What is
+  left is mostly the ORM and one full garbage collection (~100 ms) in the backlog poll: the real worker
+  freezes start-up's heap out of the collector's way (`bot/heap.py`), the bench's worker does not.
+- **LLM input tokens**: an answer's prompt listed everything the account had said in the chat, so it grew
+  all chat long (p95 1,550); it now lists the latest five (the guard still checks them all).
+- **The queue page** (227 ms p95 before) asked the ledger again for every draft shown (drafts in flight,
+  counts, promotions) and loaded all 1,000 drafts to show 125: the ledger's reads are now shared within a
+  page, drafts are listed by id and loaded once, and the heap is frozen at start-up as above.
 """
 
 
@@ -624,6 +625,7 @@ class Rig:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self.worker.close()
         self.server.stop()
         self.store.dispose()
         self._folder.cleanup()

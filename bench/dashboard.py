@@ -36,11 +36,11 @@ from bench.common import (
     table,
 )
 from bot.clock import FakeClock
+from bot.heap import settle_heap
 from bot.settings import Settings
 from bot.store.db import Store
 from bot.store.models import ChatPost, ChatRun, Draft, DraftKind, DraftState, PostEvent, Route
 from bot.web.app import create_app
-from bot.web.server import settle_heap
 
 PASSWORD = "bench password"
 CHATS = 5

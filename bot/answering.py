@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock
 from bot.config import Account, Chat, Config
-from bot.context import RunView
+from bot.context import MAX_EARLIER, RunView
 from bot.drafting import TEXT_KINDS, AnswerRequest, Drafter, Persona
 from bot.drafting import Draft as Proposed
 from bot.drafting.guarded import GuardedDrafter
 from bot.engaging import Engager, said_texts
-from bot.errors import DraftStateError
+from bot.errors import ConfigError, DraftStateError
 from bot.freshness import expire_stale, expires_at
 from bot.guard import OutputRules, join_flags
 from bot.material import Material, load_material
@@ -59,19 +59,33 @@ class Answerer:
         clock: Clock,
         material: Material | None = None,
     ) -> None:
-        self.config = config
         self.store = store
         self.clock = clock
-        self.material = material if material is not None else load_material(config.account)
-        self.persona = persona(config.account)
         self.drafter = GuardedDrafter(drafter)
+        self._use(config, material if material is not None else load_material(config.account))
+
+    def reload(self, config: Config) -> None:
+        """Draft by a new config from now on: its account (voice, talking points, material folder re-read)
+        and its chats' caps and hosts. A material folder that no longer loads keeps the last good one."""
+        try:
+            material = load_material(config.account)
+        except ConfigError as error:
+            log.warning("material.reload_failed", problems=[str(issue) for issue in error.issues])
+            material = self.material
+        self._use(config, material)
+
+    def _use(self, config: Config, material: Material) -> None:
+        self.config = config
+        self.material = material
+        self.persona = persona(config.account)
+        # A new engager: the views it keeps between polls hold the old chat's hosts.
         self.engager = Engager(
             config=config,
-            store=store,
+            store=self.store,
             drafter=self.drafter,
-            material=self.material,
+            material=material,
             persona=self.persona,
-            clock=clock,
+            clock=self.clock,
         )
 
     def draft_missing(self, run: ChatRun) -> list[Draft]:
@@ -80,7 +94,10 @@ class Answerer:
         with self.store.session() as session:
             stopped = set(session.scalars(select(OptOut.username)))
             expire_stale(session, run, self.config.drafting, now=self.clock.now(), opted_out=stopped)
-        made = [draft for q in self._unanswered(run) if (draft := self._answer(run, chat, q)) is not None]
+        questions = self._unanswered(run)
+        if questions:
+            self.engager.current_view(run)  # up to date once, then each answer only checks
+        made = [draft for q in questions if (draft := self._answer(run, chat, q)) is not None]
         return made + self.engager.engage(run)
 
     def _unanswered(self, run: ChatRun) -> list[ChatPost]:
@@ -99,13 +116,14 @@ class Answerer:
             return list(session.scalars(query))
 
     def _answer(self, run: ChatRun, chat: Chat, question: ChatPost) -> Draft | None:
+        view = self.engager.current_view(run, within_poll=True)
         with self.store.session() as session:
-            view = self.engager.view(session, run)
             proposed, why = self.propose_answer(session, view, question)
             if proposed is None:
                 stored = view.by_id[question.tweet_id]
                 stored.triage, stored.triage_reason = "none", f"the host asked Q{question.question_number}; "
                 stored.triage_reason += f"but no answer passed the check: {why}"
+                self.engager.save_triage(session, run, [stored])
                 log.warning("answer.none", chat=chat.slug, q=question.question_number, why=why)
                 return None
         draft = self._answer_row(run, question, proposed)
@@ -128,7 +146,8 @@ class Answerer:
     ) -> tuple[Proposed | None, str]:
         """An answer to `question` that passes the guard, or None and why."""
         assert question.question_number is not None
-        said = [*said_texts(session, view), *self.material.earlier_posts, *also_avoid]
+        in_chat = said_texts(session, view)
+        said = [*in_chat, *self.material.earlier_posts, *also_avoid]
         text = question.text or ""
         request = AnswerRequest(
             persona=self.persona,
@@ -139,6 +158,8 @@ class Answerer:
             host=question.author_username or "",
             material=tuple(self.material.relevant(" ".join(filter(None, [text, hint])), avoid=said)),
             avoid=tuple(said),
+            # The prompt shows the latest few (it would grow all chat long); the guard checks them all.
+            earlier=(*in_chat[-MAX_EARLIER:], *also_avoid),
             hint=hint,
         )
         rules = OutputRules(

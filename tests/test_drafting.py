@@ -276,6 +276,18 @@ def test_llm_good_answer(httpserver: HTTPServer, drafter: LLMDrafter) -> None:
     assert httpserver.log[0][0].headers["Authorization"] == f"Bearer {API_KEY}"
 
 
+def test_llm_prompt_lists_only_the_latest_said_texts_so_it_does_not_grow_all_chat(
+    httpserver: HTTPServer, drafter: LLMDrafter
+) -> None:
+    said = tuple(f"A{n} Earlier answer number {n} #JobHuntChat" for n in range(1, 31))
+    expect(httpserver, completion(GOOD))
+    drafter.answer(dataclasses.replace(request(QUESTION), avoid=said, earlier=said[-5:]))
+
+    user = sent(httpserver)[0]["messages"][1]["content"]
+    assert all(text in user for text in said[-5:])
+    assert "Earlier answer number 1 " not in user  # the guard still checks it; the prompt need not carry it
+
+
 def test_llm_wrong_number_and_missing_hashtag_are_fixed(httpserver: HTTPServer, drafter: LLMDrafter) -> None:
     expect(httpserver, completion("A2: I send a thank-you note the same day."))
     draft = drafter.answer(request(QUESTION))

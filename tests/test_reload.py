@@ -7,13 +7,23 @@ import io
 import json
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import structlog
+from sqlalchemy import select
 
+from bot.clock import FakeClock
+from bot.config import Config
+from bot.drafting.offline import OfflineDrafter
 from bot.log import configure_logging
 from bot.reload import ConfigWatcher
+from bot.runner import sandbox_gateway
+from bot.sandbox.server import SandboxServer
+from bot.store.db import Store
+from bot.store.models import Draft, DraftKind
+from bot.worker import Worker
 from tests.fixtures.chat import ROOT
 
 
@@ -60,3 +70,35 @@ def test_an_invalid_edit_is_reported_with_its_line_and_nothing_changes(
     assert watcher.problems == line["problems"]
     config_file.write_text(text)  # fixed again: picked up, problems cleared
     assert watcher.changed() is not None and watcher.problems == []
+
+
+def test_a_reload_reaches_the_drafts_the_worker_writes_next(
+    config: Config, sqlite_store: Store, sandbox: SandboxServer, fake_clock: FakeClock
+) -> None:
+    """Not only the reader: the account's voice, bio and talking points drive the next drafts."""
+    worker = Worker(
+        config=config,
+        store=sqlite_store,
+        gateway=sandbox_gateway(sandbox, fake_clock),
+        drafter=OfflineDrafter(),
+        clock=fake_clock,
+    )
+    worker.start()
+    fake_clock.advance(timedelta(minutes=6))
+    worker.tick()  # Q1 is out: answered from the shipped account
+    duck = "I rehearse every networking tip with a rubber duck before I try it on people"
+    account = config.account.model_copy(
+        update={"bio": "Rubber duck whisperer.", "talking_points": [duck], "material": None}
+    )
+    worker.reload(config.model_copy(update={"account": account}))
+    fake_clock.advance(timedelta(minutes=10))
+    worker.tick()  # Q2 is out
+    worker.close()
+
+    with sqlite_store.session() as session:
+        answers = {
+            d.question_number: d.text
+            for d in session.scalars(select(Draft).where(Draft.kind == DraftKind.ANSWER))
+        }
+    assert "duck" not in answers[1]
+    assert "rubber duck" in answers[2]

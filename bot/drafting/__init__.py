@@ -51,7 +51,8 @@ class AnswerRequest:
     """One question to answer: the host's post `question_text` is untrusted text from X.
 
     `material` holds the most relevant items of the account's material, `avoid` the account's earlier texts
-    in this chat (a draft must not repeat them), `hint` a person's steer when regenerating."""
+    (a draft must not repeat them), `earlier` the latest of them in this chat, shown in the prompt, `hint` a
+    person's steer when regenerating."""
 
     persona: Persona
     hashtag: str
@@ -61,6 +62,7 @@ class AnswerRequest:
     host: str
     material: tuple[MaterialItem, ...] = ()
     avoid: tuple[str, ...] = ()
+    earlier: tuple[str, ...] = ()
     hint: str | None = None
 
 

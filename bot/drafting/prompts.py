@@ -100,7 +100,7 @@ class PromptBook:
             host=req.host,
             question_text=req.question_text,
             material=req.material,
-            avoid=req.avoid,
+            avoid=req.earlier,
             hint=req.hint,
             begin_marker=BEGIN_MARKER,
             end_marker=END_MARKER,

@@ -130,6 +130,10 @@ class XGateway:
     def __repr__(self) -> str:
         return f"XGateway(user_id={self.user_id!r})"
 
+    def close(self) -> None:
+        """Close the connections kept open to X (the session's pool); a later call opens new ones."""
+        self._client.session.close()
+
     @property
     def user_id(self) -> str:
         """The account's id, read from the access token (`"<id>-…"`) without a request."""
