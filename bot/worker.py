@@ -18,6 +18,7 @@ from pathlib import Path
 from types import FrameType
 
 import structlog
+from apscheduler.events import EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import STATE_STOPPED
@@ -306,16 +307,28 @@ def _install_signal_handlers(scheduler: BlockingScheduler, clock: SystemClock, i
             log.warning("worker.grace_over", grace_seconds=SHUTDOWN_GRACE)
             os._exit(1)
 
+    stopping = threading.Lock()
+
+    def begin_stop() -> None:
+        if scheduler.state == STATE_STOPPED or not stopping.acquire(blocking=False):
+            return  # not running yet (see on_start), or already stopping
+        scheduler.pause()  # the main loop hands out no new job from here on
+        threading.Thread(target=stop_when_idle, daemon=True).start()
+
     def handle(signum: int, _frame: FrameType | None) -> None:
         if clock.interrupted:
             log.warning("worker.exit_now", signal=signum)
             os._exit(1)
         log.info("worker.stopping", signal=signum, grace_seconds=SHUTDOWN_GRACE)
         clock.interrupt()  # cut short any wait (retries, backoff)
-        if scheduler.state == STATE_STOPPED:
-            return  # not started yet: run_forever sees the interrupt and does not start it
-        scheduler.pause()  # the main loop hands out no new job from here on
-        threading.Thread(target=stop_when_idle, daemon=True).start()
+        begin_stop()
 
+    def on_start(_event: SchedulerEvent) -> None:
+        # A signal while `start()` was on its way (after run_forever's check, before the state said
+        # running) found nothing to stop: stop now.
+        if clock.interrupted:
+            begin_stop()
+
+    scheduler.add_listener(on_start, EVENT_SCHEDULER_STARTED)
     signal.signal(signal.SIGTERM, handle)
     signal.signal(signal.SIGINT, handle)
