@@ -97,8 +97,31 @@ class Answerer:
         questions = self._unanswered(run)
         if questions:
             self.engager.current_view(run)  # up to date once, then each answer only checks
+            questions = self._skip_moved_on(run, chat, questions)
         made = [draft for q in questions if (draft := self._answer(run, chat, q)) is not None]
         return made + self.engager.engage(run)
+
+    def _skip_moved_on(self, run: ChatRun, chat: Chat, questions: list[ChatPost]) -> list[ChatPost]:
+        """The questions still worth an answer. One the chat has moved on from (read late: a restart, a
+        join mid-chat) would expire the moment it was drafted, so it is decided "none", saying why."""
+        view = self.engager.current_view(run, within_poll=True)
+        latest = max((q.question_number or 0 for q in view.questions), default=0)
+        after = self.config.drafting.expire_after_questions
+        passed = [q for q in questions if (q.question_number or 0) + after <= latest]
+        if not passed:
+            return questions
+        stored = [view.by_id[q.tweet_id] for q in passed]
+        for post in stored:
+            post.triage = "none"
+            post.triage_reason = (
+                f"the host asked Q{post.question_number}, but Q{latest} was out when it was read: "
+                "the chat had moved on"
+            )
+        with self.store.session() as session:
+            self.engager.save_triage(session, run, stored)
+        numbers = [q.question_number for q in passed]
+        log.info("answer.skipped", chat=chat.slug, questions=numbers, latest=latest)
+        return [q for q in questions if q not in passed]
 
     def _unanswered(self, run: ChatRun) -> list[ChatPost]:
         answered = select(Draft.target_tweet_id).where(Draft.run_id == run.id, Draft.kind == DraftKind.ANSWER)

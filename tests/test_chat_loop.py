@@ -222,3 +222,23 @@ def test_an_edited_answer_is_checked_again_before_approval(
     approve(store, [draft.id], clock=clock, by="cli", text=edited)
     drive(worker, clock, until=clock.now() + timedelta(seconds=30))
     assert [p["text"] for p in chat_sandbox.posted()] == [edited]
+
+
+def test_joining_late_answers_only_the_questions_the_chat_is_still_on(
+    make_worker: MakeWorker, store: Store, clock: FakeClock
+) -> None:
+    """A worker (re)started at minute 30 of the demo chat reads Q1 to Q4 at once: answers to Q1 and Q2
+    would expire the moment they were drafted (Q4 is out), so they are not drafted, and say why."""
+    with SandboxServer(load_transcript(DEMO_TRANSCRIPT), clock=clock, start=CHAT_START) as server:
+        clock.advance(timedelta(minutes=30))
+        worker = make_worker(server)
+        worker.start()
+        worker.tick()
+
+    assert sorted(draft.question_number or 0 for draft in _answers(store)) == [3, 4]
+    with store.session() as session:
+        skipped = session.scalars(
+            select(ChatPost).where(ChatPost.question_number.in_([1, 2])).order_by(ChatPost.question_number)
+        ).all()
+        assert [(q.question_number, q.triage) for q in skipped] == [(1, "none"), (2, "none")]
+        assert all("Q4 was out when it was read" in (q.triage_reason or "") for q in skipped)
