@@ -95,7 +95,8 @@ def test_joining_late_reads_every_page(
     with sqlite_store.session() as session:
         stored = list(session.scalars(select(ChatPost.tweet_id)))
     assert len(stored) == len(set(stored)) == result.tweets_read > 100
-    assert sum(1 for d in queue(sqlite_store) if d.kind == "answer") == 7  # every question answered
+    # Q7 is out: Q6 and Q7 are answered; the chat has moved on from Q1 to Q5, decided so, not answered.
+    assert sorted(d.question_number or 0 for d in queue(sqlite_store) if d.kind == "answer") == [6, 7]
 
 
 def test_chats_live_together_share_one_search(
