@@ -31,6 +31,7 @@ from typing import Any
 from bot.clock import FakeClock
 from bot.config import Config, ReadMode, parse_config
 from bot.drafting import Drafter
+from bot.drafting.llm import LLMDrafter
 from bot.errors import DraftStateError
 from bot.log import configure_logging
 from bot.policy import UsageRecorder
@@ -112,9 +113,11 @@ Profiled with cProfile over the worker's polls and the dashboard's requests (`ti
   database, the reader queried and flushed once per post, and the policy was asked per post what is the same
   for every author. Now the run's view is indexed and kept between polls (a narrow query brings back only
   what changed), the reader stores a poll in one bulk insert, and the policy's reads are shared per pass.
-  Every triage decision and draft of a 2,000-post backlog came out byte-identical before and after. What is
-  left is mostly the ORM and one full garbage collection (~100 ms) in the backlog poll: the real worker
-  freezes start-up's heap out of the collector's way (`bot/heap.py`), the bench's worker does not.
+  Every triage decision and draft of a 2,000-post backlog came out byte-identical before and after. Last, a
+  full garbage collection walked start-up's ~170,000 objects in the middle of the poll (~100 ms): the worker
+  now freezes them once started (`bot/heap.py`), and the bench does the same before the poll it times.
+- **Answers with the offline drafter**: in a 10-question session it may run out of material not yet said
+  and then drafts nothing rather than repeat itself (2 of 110 here); the LLM drafter answers all.
 - **LLM input tokens**: an answer's prompt listed everything the account had said in the chat, so it grew
   all chat long (p95 1,550); it now lists the latest five (the guard still checks them all).
 - **The queue page** (227 ms p95 before) asked the ledger again for every draft shown (drafts in flight,
@@ -626,6 +629,8 @@ class Rig:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.worker.close()
+        if isinstance(self.drafter, LLMDrafter):
+            self.drafter.close()  # its connections to the model, as the worker's process end would
         self.server.stop()
         self.store.dispose()
         self._folder.cleanup()
