@@ -143,7 +143,7 @@ def run(
                 clock=clock,
                 settings=Settings(dashboard_password=PASSWORD),
             )
-            settle_heap()  # as `build_dashboard` does before it serves
+            settle_heap()  # as `chatcaddy web` and `run` do before they serve
             with TestClient(app) as client:
                 csrf = login(client)
                 client.get("/")  # warm: templates compiled, connections open
@@ -204,8 +204,8 @@ def run(
             table(("request", "times", "p50", "p95", "max"), rows),
             "",
             "Goal: the queue rendered in under 150 ms. The server first freezes what start-up left alive "
-            "out of the garbage collector's sight (`settle_heap`, as `build_dashboard` does), or a full "
-            "collection adds ~100 ms to the request it falls in.",
+            "out of the garbage collector's sight (`settle_heap`, as `chatcaddy web` and `run` do), or a "
+            "full collection adds ~100 ms to the request it falls in.",
         ]
     )
     headlines = [

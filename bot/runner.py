@@ -19,6 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Chat, Config, load_config
 from bot.drafting import Drafter, make_drafter
 from bot.errors import ConfigError, ConfigIssue
+from bot.heap import settle_heap
 from bot.log import configure_logging
 from bot.policy import UsageRecorder
 from bot.sandbox.server import SandboxServer
@@ -254,6 +255,7 @@ def serve_web(settings: Settings, *, host: str = DEFAULT_HOST, port: int = DEFAU
     _print_dashboard(dashboard)
     if dashboard.notifier is not None:
         dashboard.notifier.start()
+    settle_heap()  # as `run_forever` does for `chatcaddy run`: once, when start-up is done
     try:
         dashboard.server.serve_forever()
     finally:

@@ -19,7 +19,6 @@ from fastapi import FastAPI
 from bot.clock import Clock
 from bot.config import Config
 from bot.errors import ConfigError, ConfigIssue
-from bot.heap import settle_heap
 from bot.settings import Settings
 from bot.store.db import Store
 from bot.web.app import create_app
@@ -158,7 +157,6 @@ def build_dashboard(
         settings, store=store, clock=clock, seen=web.seen, dashboard_url=server.url
     )
     login_url = f"{server.url}/login?token={auth.token}" if auth.token else f"{server.url}/login"
-    settle_heap()
     return Dashboard(server, notifier, login_url, uses_password=bool(password))
 
 
