@@ -24,7 +24,7 @@ from bot.drafting import Draft as Proposed
 from bot.drafting.guarded import GuardedDrafter
 from bot.engaging import Engager, said_texts
 from bot.errors import ConfigError, DraftStateError
-from bot.freshness import expire_stale, expires_at
+from bot.freshness import expire_stale, expires_at, moved_on
 from bot.guard import OutputRules, join_flags
 from bot.material import Material, load_material
 from bot.policy import own_posts, route_for
@@ -107,7 +107,7 @@ class Answerer:
         view = self.engager.current_view(run, within_poll=True)
         latest = max((q.question_number or 0 for q in view.questions), default=0)
         after = self.config.drafting.expire_after_questions
-        passed = [q for q in questions if (q.question_number or 0) + after <= latest]
+        passed = [q for q in questions if moved_on(q.question_number, latest, after)]
         if not passed:
             return questions
         stored = [view.by_id[q.tweet_id] for q in passed]

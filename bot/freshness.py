@@ -33,6 +33,11 @@ def expires_at(run: ChatRun, drafting: Drafting, now: datetime) -> datetime:
     return max(closes, now + timedelta(minutes=1))
 
 
+def moved_on(number: int | None, latest: int | None, after: int) -> bool:
+    """Whether the chat has moved on from Q<number>: Q<number + after> (or later) is asked."""
+    return number is not None and latest is not None and latest >= number + after
+
+
 def expire_stale(
     session: Session, run: ChatRun, drafting: Drafting, *, now: datetime, opted_out: Collection[str] = ()
 ) -> list[Draft]:
@@ -64,12 +69,7 @@ def _why_stale(
     session: Session, draft: Draft, latest: int | None, after: int, stopped: Collection[str]
 ) -> str | None:
     number = draft.question_number
-    if (
-        draft.kind in CONVERSATION_KINDS
-        and number is not None
-        and latest is not None
-        and latest >= number + after
-    ):
+    if draft.kind in CONVERSATION_KINDS and moved_on(number, latest, after):
         return f"Q{latest} was asked: the chat has moved on from Q{number}"
     if draft.target_tweet_id is None:
         return None

@@ -106,23 +106,24 @@ class OfflineDrafter:
         query = " ".join(filter(None, [req.question_text, req.hint]))
         pieces = pieces_of(persona.talking_points, req.material)
         pick = choose(query, pieces, req.avoid)
-        nearest = None if pick else choose(query, pieces, req.avoid, minimum=0.0)
-        if pick is None and (nearest is None or not any(near_duplicate(persona.bio, s) for s in req.avoid)):
-            body = sentence(f"Great question. Where I'm coming from: {persona.bio}", "")
-            rationale = "Nothing of yours matches the question yet unsaid; answered from the bio."
-            point, confidence = None, 0.2
-        elif pick is None and nearest is not None:
+        nearest = None
+        if pick is None and any(near_duplicate(persona.bio, said) for said in req.avoid):
             # The bio is said already: the nearest thing not yet said beats no answer at all.
+            nearest = choose(query, pieces, req.avoid, minimum=0.0)
+        if pick is not None:
+            body = sentence(pick.item.text, opening)
+            rationale = _why(pick, "question", req.hint)
+            point, confidence = pick.item.text, min(0.9, 0.4 + 0.1 * pick.score)
+        elif nearest is not None:
             body = sentence(nearest.item.text, opening)
             rationale = (
                 f"Nothing of yours matches the question closely; {nearest.label} is not yet said here."
             )
             point, confidence = nearest.item.text, 0.2
         else:
-            assert pick is not None
-            body = sentence(pick.item.text, opening)
-            rationale = _why(pick, "question", req.hint)
-            point, confidence = pick.item.text, min(0.9, 0.4 + 0.1 * pick.score)
+            body = sentence(f"Great question. Where I'm coming from: {persona.bio}", "")
+            rationale = "Nothing of yours matches the question yet unsaid; answered from the bio."
+            point, confidence = None, 0.2
         text = finalize_answer(body, n=req.question_number, hashtag=req.hashtag)
         return _draft(text, point, rationale, confidence, persona.own_links, kind="answer")
 
