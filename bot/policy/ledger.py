@@ -122,20 +122,12 @@ def in_flight(
     session: Session, config: Config, states: Collection[str], *, besides: int | None = None
 ) -> list[Entry]:
     """Drafts in `states` (other than draft `besides`) as ledger entries that have not happened yet."""
-    if _shared(session) is None:
-        return [entry for _id, entry in _in_flight(session, config, states, besides)]
-    every = _once(
-        session, ("in_flight", frozenset(states)), lambda: _in_flight(session, config, states, None)
-    )
+    every = _once(session, ("in_flight", frozenset(states)), lambda: _in_flight(session, config, states))
     return [entry for draft_id, entry in every if draft_id != besides]
 
 
-def _in_flight(
-    session: Session, config: Config, states: Collection[str], besides: int | None
-) -> list[tuple[int, Entry]]:
+def _in_flight(session: Session, config: Config, states: Collection[str]) -> list[tuple[int, Entry]]:
     query = select(Draft).where(Draft.state.in_(states))
-    if besides is not None:
-        query = query.where(Draft.id != besides)
     return [
         (
             d.id,
