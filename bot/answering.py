@@ -78,7 +78,7 @@ class Answerer:
         self.config = config
         self.material = material
         self.persona = persona(config.account)
-        # A new engager: the views it keeps between polls hold the old chat's hosts.
+        # The engager drafts by the same config, material and persona (its kept views follow the new chats).
         self.engager = Engager(
             config=config,
             store=self.store,
