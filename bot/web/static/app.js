@@ -122,7 +122,12 @@
       f.hidden = true;
     });
     card.classList.remove("editing", "rejecting");
-    if (refreshWanted && !anyFormOpen()) refresh();
+    refreshIfWanted();
+  }
+
+  /* A refresh held back (a form open, an action in flight) goes out once nothing holds it. */
+  function refreshIfWanted() {
+    if (refreshWanted && actionsInFlight === 0 && !anyFormOpen()) refresh();
   }
 
   function anyFormOpen() {
@@ -264,7 +269,7 @@
   document.addEventListener("htmx:afterRequest", function (e) {
     if (!isActionRequest(e.detail)) return; // by path: htmx may re-fire this on an ancestor of a swapped card
     actionsInFlight = Math.max(0, actionsInFlight - 1);
-    if (refreshWanted && actionsInFlight === 0 && !anyFormOpen()) refresh();
+    refreshIfWanted();
   });
 
   function isActionRequest(detail) {
@@ -277,7 +282,7 @@
     if (anyFormOpen() || actionsInFlight > 0 || refreshSeq !== actionSeq) {
       e.detail.shouldSwap = false;
       refreshWanted = true;
-      if (!anyFormOpen() && actionsInFlight === 0) window.setTimeout(refresh, 0);
+      window.setTimeout(refreshIfWanted, 0);
     }
   });
 
