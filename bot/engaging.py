@@ -35,7 +35,7 @@ from bot.material import Material
 from bot.pacing import pace_for
 from bot.policy import ledger, own_posts, route_for
 from bot.policy.people import EngageCheck
-from bot.store.db import Store
+from bot.store.db import Store, in_chunks
 from bot.store.models import ChatPost, ChatRun, Draft, DraftKind, DraftState, PostEvent
 from bot.triage import RANK, Action, Decision, Knowledge, decide
 
@@ -53,7 +53,6 @@ SAID_STATES = (
 )
 # A like, repost or share waits this long after the post: a strong answer shows once others respond.
 SETTLE = timedelta(minutes=3)
-ID_CHUNK = 500  # post ids per query, well within SQLite's bound parameters
 
 
 class Engager:
@@ -452,10 +451,8 @@ class _Kept:
         self.read, self.touched = read, set()
         if rebuild:
             posts = [post for post in self.view.posts if post.id in read]
-            for start in range(0, len(new), ID_CHUNK):
-                posts += session.scalars(
-                    select(ChatPost).where(ChatPost.id.in_(new[start : start + ID_CHUNK]))
-                )
+            for chunk in in_chunks(new):
+                posts += session.scalars(select(ChatPost).where(ChatPost.id.in_(chunk)))
             self.view = RunView(self.view.chat, self.view.account, posts)
 
 

@@ -28,13 +28,12 @@ from bot.events import EventKind, classify
 from bot.policy import ReadBudget, note_opt_out
 from bot.query import ChatMatch, chat_query, combined_queries, route_post
 from bot.runs import save_cursor
-from bot.store.db import Store
+from bot.store.db import Store, in_chunks
 from bot.store.models import ChatPost, ChatRun, PostEvent
 from bot.x.gateway import XGateway
 from bot.x.types import SearchPage, XPost
 
 MAX_PAGES = 50  # a bound on one poll: 5,000 posts is far beyond any chat's burst
-STORED_CHUNK = 500  # post ids per "already stored?" query, well within SQLite's bound parameters
 
 
 @dataclass
@@ -191,10 +190,9 @@ def _stored_ids(session: Session, runs: list[ChatRun], posts: list[XPost]) -> se
     """The (run, post) pairs among `posts` already stored: one query a chunk, not one a post."""
     ids = sorted({post.id for post in posts})
     found: set[tuple[int, str]] = set()
-    for start in range(0, len(ids), STORED_CHUNK):
+    for chunk in in_chunks(ids):
         query = select(ChatPost.run_id, ChatPost.tweet_id).where(
-            ChatPost.run_id.in_([run.id for run in runs]),
-            ChatPost.tweet_id.in_(ids[start : start + STORED_CHUNK]),
+            ChatPost.run_id.in_([run.id for run in runs]), ChatPost.tweet_id.in_(chunk)
         )
         found.update((run_id, tweet_id) for run_id, tweet_id in session.execute(query))
     return found

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.policy.promotion import draft_promotion
+from bot.store.db import in_chunks
 from bot.store.models import Action, ChatPost, Draft, DraftKind, DraftState, Route
 
 K = DraftKind
@@ -213,8 +214,7 @@ def read_authors(session: Session, tweet_ids: Iterable[str | None]) -> None:
     if shared is None:
         return
     wanted = sorted({i for i in tweet_ids if i is not None} - set(shared.authors))
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for chunk in in_chunks(wanted):
         shared.authors.update(dict.fromkeys(chunk))
         query = select(ChatPost.tweet_id, ChatPost.author_username).where(
             ChatPost.tweet_id.in_(chunk), ChatPost.author_username.is_not(None)

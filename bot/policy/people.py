@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Config
 from bot.policy import ledger
+from bot.store.db import in_chunks
 from bot.store.models import Action, ChatPost, ChatRun, OptOut
 
 
@@ -72,10 +73,9 @@ class EngageCheck:
         self._opt_outs: dict[str, OptOut | None] = {}  # read ahead by `prefetch`
 
     def prefetch(self, usernames: Iterable[str]) -> None:
-        """Read whether `usernames` opted out in one query (per 500), not one per person asked about."""
+        """Read whether `usernames` opted out, a query per `IN_CHUNK` names, not one per person."""
         names = sorted({name.removeprefix("@").lower() for name in usernames} - self._opt_outs.keys())
-        for start in range(0, len(names), 500):
-            chunk = names[start : start + 500]
+        for chunk in in_chunks(names):
             self._opt_outs.update(dict.fromkeys(chunk))
             for row in self.session.scalars(select(OptOut).where(OptOut.username.in_(chunk))):
                 self._opt_outs[row.username] = row

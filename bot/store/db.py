@@ -19,9 +19,10 @@ Database URLs may carry a password: only `display_url` (password hidden) goes in
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -37,10 +38,18 @@ from bot.errors import StoreError
 DEFAULT_DATABASE_URL = "sqlite:///chatcaddy.db"
 MIGRATIONS_DIR = Path(__file__).resolve().with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 5000
+IN_CHUNK = 500  # values per `IN (...)` list: well within SQLite's bound parameters
+T = TypeVar("T")
 
 _URL_HELP = "expected sqlite:///path/to/chatcaddy.db or postgresql://user:password@host:5432/dbname"
 _POSTGRES_DRIVERS = {"postgres", "postgresql", "postgresql+psycopg"}
 _SQLITE_DRIVERS = {"sqlite", "sqlite+pysqlite"}
+
+
+def in_chunks(values: Sequence[T], size: int = IN_CHUNK) -> Iterator[Sequence[T]]:
+    """`values` in slices small enough for one `IN (...)` each: a query per slice, not one per value."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def normalize_url(url: str | URL) -> URL:
