@@ -21,6 +21,7 @@ from bot.health import x_health
 from bot.policy import ledger
 from bot.review import NOT_SEEN, TEXT_LIMIT, post_url
 from bot.runs import live_runs
+from bot.store.db import in_chunks
 from bot.store.models import ChatPost, ChatRun, Draft, DraftEvent, DraftKind, DraftState, PostEvent, Route
 from bot.text import weighted_length
 from bot.web.policy import Verdict, VerdictCache, policy_verdict
@@ -201,10 +202,9 @@ def _queue_drafts(session: Session, now: datetime) -> list[Listed]:
 
 
 def _load_drafts(session: Session, ids: Sequence[int]) -> dict[int, Draft]:
-    """Drafts by id, in queries of at most 500 ids."""
+    """Drafts by id, a query per `IN_CHUNK` ids."""
     found: dict[int, Draft] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
+    for chunk in in_chunks(ids):
         found.update((d.id, d) for d in session.scalars(select(Draft).where(Draft.id.in_(chunk))))
     return found
 
@@ -212,9 +212,9 @@ def _load_drafts(session: Session, ids: Sequence[int]) -> dict[int, Draft]:
 def _left_handed_off_ids(session: Session, ids: Sequence[int]) -> set[int]:
     """Which of these drafts were handed off once (an expired one of them was then never seen on X)."""
     found: set[int] = set()
-    for start in range(0, len(ids), 500):
+    for chunk in in_chunks(ids):
         query = select(DraftEvent.draft_id).where(
-            DraftEvent.draft_id.in_(ids[start : start + 500]), DraftEvent.from_state == S.HANDED_OFF
+            DraftEvent.draft_id.in_(chunk), DraftEvent.from_state == S.HANDED_OFF
         )
         found.update(session.scalars(query.distinct()))
     return found
@@ -367,8 +367,7 @@ class PostCache:
 
     def _load(self, tweet_ids: set[str]) -> None:
         wanted = sorted(tweet_ids - set(self._posts))
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
+        for chunk in in_chunks(wanted):
             self._posts.update(dict.fromkeys(chunk))
             query = select(ChatPost).where(ChatPost.tweet_id.in_(chunk)).order_by(ChatPost.id)
             for post in self.session.scalars(query):
